@@ -1,0 +1,65 @@
+"""The atlas: a few thousand test digits with their latent means, shipped beside a checkpoint.
+
+It lets the explorer draw the map, find the nearest real digit and show reconstructions on a machine
+with no dataset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vae_core.checkpoints import read_tensors, write_tensors
+from vae_core.data import ImageSet
+from vae_core.errors import VaeError
+from vae_core.images import encode_means
+from vae_core.model import VAE
+
+
+@dataclass
+class Atlas:
+    """Digits (uint8 [N, 28, 28]), their labels [N] and latent means [N, latent_dim] under one checkpoint."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    means: np.ndarray
+    source: str = ""
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def nearest(self, point: tuple[float, float]) -> int:
+        """Index of the digit whose latent mean is closest to ``point``."""
+        if len(self) == 0:
+            raise VaeError("the atlas holds no digits")
+        return int(np.argmin(((self.means - np.asarray(point, np.float32)) ** 2).sum(axis=1)))
+
+
+def build_atlas(model: VAE, images: ImageSet, count: int | None = None, seed: int = 0) -> Atlas:
+    """Encode ``count`` digits drawn at random (seeded) from ``images`` (all of them where count is None)."""
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    chosen = order[: count or len(images)].sort().values
+    digits, labels = images.images[chosen].cpu(), images.labels[chosen].cpu()
+    return Atlas(digits, labels, encode_means(model, digits), images.describe())
+
+
+def save_atlas(path: Path, atlas: Atlas, metadata: dict[str, Any] | None = None) -> None:
+    """Write an atlas as safetensors (no pickles), atomically."""
+    tensors = {"images": atlas.images, "labels": atlas.labels, "means": torch.from_numpy(atlas.means)}
+    write_tensors(
+        path,
+        tensors,
+        {"format": "vae-explorer-atlas", "format_version": 1, "source": atlas.source, **(metadata or {})},
+    )
+
+
+def load_atlas(path: Path) -> Atlas:
+    """Read an atlas written by :func:`save_atlas`; a damaged file is a VaeError."""
+    tensors, metadata = read_tensors(path, "atlas")
+    if metadata.get("format") != "vae-explorer-atlas" or not {"images", "labels", "means"} <= tensors.keys():
+        raise VaeError(f"atlas {path} is not a vae-explorer atlas")
+    return Atlas(tensors["images"], tensors["labels"], tensors["means"].numpy(), metadata.get("source", ""))

@@ -1,0 +1,230 @@
+"""MNIST-style datasets: IDX parsing, the dataset registry entries, and verified downloads via pooch."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from vae_core.errors import VaeError
+
+Split = Literal["train", "test"]
+DownloadProgress = Callable[[str, int, int], None]
+"""Called as ``progress(file_name, bytes_done, bytes_total)`` while a file downloads."""
+
+DATA_DIR_ENV = "VAE_EXPLORER_DATA"
+IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (gzip or raw) into an array, checking its header against its length."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except FileNotFoundError:
+        raise VaeError(f"{path}: no such file") from None
+    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        raise VaeError(f"{path}: cannot be read as IDX ({error})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES:
+        raise VaeError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'empty'})")
+    ndim = raw[3]
+    header_size = 4 + 4 * ndim
+    if len(raw) < header_size:
+        raise VaeError(f"{path}: truncated IDX header")
+    shape = struct.unpack(f">{ndim}I", raw[4:header_size])
+    dtype = np.dtype(IDX_DTYPES[raw[2]])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header_size != expected:
+        raise VaeError(
+            f"{path}: IDX header promises {expected} bytes of data for shape {shape}, file has {len(raw) - header_size}"
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=header_size).reshape(shape)
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write a uint8 array as a raw IDX file (or gzip where the name ends in .gz); used by tests and tools."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    payload = (
+        struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+    )
+    Path(path).write_bytes(gzip.compress(payload) if str(path).endswith(".gz") else payload)
+
+
+@dataclass
+class ImageSet:
+    """One split of a dataset: uint8 images [N, 28, 28] and int64 labels [N], kept as tensors."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    name: str
+    split: str
+    source: str
+    canonical: bool = True
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def describe(self) -> str:
+        """A line for people: what was loaded and whether it is the official release."""
+        note = "" if self.canonical else " (not the canonical release)"
+        return f"{self.name} {self.split}: {len(self):,} images from {self.source}{note}"
+
+    def to(self, device: torch.device | str) -> ImageSet:
+        """The same set on another device; images stay uint8 (converted to float per batch)."""
+        return ImageSet(
+            self.images.to(device), self.labels.to(device), self.name, self.split, self.source, self.canonical
+        )
+
+    def subset(self, count: int) -> ImageSet:
+        """The first ``count`` images, for quick runs and tests."""
+        return ImageSet(self.images[:count], self.labels[:count], self.name, self.split, self.source, self.canonical)
+
+
+@dataclass(frozen=True)
+class IdxFile:
+    name: str
+    md5: str
+
+
+@dataclass(frozen=True)
+class IdxDataset:
+    """A 28×28 grayscale dataset in MNIST's IDX layout, downloadable from its mirrors."""
+
+    name: str
+    mirrors: tuple[str, ...]
+    files: dict[str, tuple[IdxFile, IdxFile]]
+    credit: str
+
+    def cache_dir(self) -> Path:
+        """Where downloads go: $VAE_EXPLORER_DATA/<name>, else the per-user cache directory."""
+        from platformdirs import user_cache_dir
+
+        root = os.environ.get(DATA_DIR_ENV) or user_cache_dir("vae-explorer")
+        return Path(root) / self.name
+
+    def load(
+        self,
+        split: Split,
+        data_dir: Path | None = None,
+        download: bool = True,
+        progress: DownloadProgress | None = None,
+    ) -> ImageSet:
+        """Read one split from ``data_dir``, or from the cache, downloading it there when absent."""
+        if data_dir is None:
+            data_dir = self.cache_dir()
+            missing = [f for f in self.files[split] if not (data_dir / f.name).exists()]
+            if missing and download:
+                for idx_file in missing:
+                    self.download(idx_file, data_dir, progress)
+        images_file, labels_file = (self._find(data_dir, f.name) for f in self.files[split])
+        images, labels = read_idx(images_file), read_idx(labels_file)
+        if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
+            raise VaeError(
+                f"{images_file}: expected uint8 images of 28×28, found {images.dtype} of shape {images.shape}"
+            )
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise VaeError(f"{labels_file}: {len(labels)} labels for {len(images)} images in {images_file.name}")
+        canonical = all(
+            _md5(path) == f.md5 for path, f in zip((images_file, labels_file), self.files[split], strict=True)
+        )
+        return ImageSet(
+            images=torch.from_numpy(images.copy()),
+            labels=torch.from_numpy(labels.astype(np.int64)),
+            name=self.name,
+            split=split,
+            source=str(data_dir),
+            canonical=canonical,
+        )
+
+    def _find(self, data_dir: Path, name: str) -> Path:
+        for candidate in (data_dir / name, data_dir / name.removesuffix(".gz")):
+            if candidate.is_file():
+                return candidate
+        raise VaeError(
+            f"no {self.name} file {name} in {data_dir}: pass --data-dir with MNIST's IDX files, "
+            f"or let vae download them into {self.cache_dir()}"
+        )
+
+    def download(
+        self,
+        idx_file: IdxFile,
+        target_dir: Path,
+        progress: DownloadProgress | None = None,
+        retries: int = 2,
+        timeout: float = 30.0,
+    ) -> Path:
+        """Fetch one file from the first mirror that serves it with the right checksum; atomic via pooch."""
+        import pooch
+
+        failures = []
+        for mirror in self.mirrors:
+            fetcher = pooch.create(
+                path=target_dir,
+                base_url=mirror,
+                registry={idx_file.name: f"md5:{idx_file.md5}"},
+                retry_if_failed=retries,
+            )
+            downloader = pooch.HTTPDownloader(
+                progressbar=_PoochProgress(idx_file.name, progress) if progress else False, timeout=timeout
+            )
+            try:
+                return Path(fetcher.fetch(idx_file.name, downloader=downloader))
+            except Exception as error:  # requests, hash and OS errors all mean: try the next mirror
+                failures.append(f"{mirror}{idx_file.name}: {_one_line(error)}")
+        raise VaeError(f"could not download {idx_file.name}; tried " + "; ".join(failures))
+
+
+class _PoochProgress:
+    """The small part of tqdm's interface that pooch drives, forwarded to a plain callback."""
+
+    def __init__(self, file_name: str, callback: DownloadProgress) -> None:
+        self.file_name, self.callback, self.total, self.done = file_name, callback, 0, 0
+
+    def update(self, count: int) -> None:
+        self.done += count
+        self.callback(self.file_name, min(self.done, self.total or self.done), self.total)
+
+    def reset(self) -> None:
+        self.done = 0
+
+    def close(self) -> None:
+        pass
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+MNIST = IdxDataset(
+    name="mnist",
+    mirrors=(
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    ),
+    files={
+        "train": (
+            IdxFile("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+            IdxFile("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+        ),
+        "test": (
+            IdxFile("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+            IdxFile("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+        ),
+    },
+    credit="MNIST by Yann LeCun, Corinna Cortes and Christopher J.C. Burges, CC BY-SA 3.0",
+)

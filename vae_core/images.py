@@ -1,0 +1,172 @@
+"""Pictures from a trained VAE: decoded points, latent grids, reconstructions, interpolations, latent maps, PNG.
+
+Images are numpy arrays: grayscale float in [0, 1] of shape [H, W], or RGB uint8 of shape [H, W, 3].
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from vae_core.checkpoints import atomic_write
+from vae_core.errors import VaeError
+from vae_core.model import VAE
+
+SIDE = 28
+DIGIT_COLORS: tuple[tuple[int, int, int], ...] = (
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+)
+"""One colour per digit label 0-9 (matplotlib's tab10), shared by the PNG map and the explorer's legend."""
+MAX_GRID_SIDE = 100
+
+
+def _device(model: VAE) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.no_grad()
+def decode_points(model: VAE, points: np.ndarray) -> np.ndarray:
+    """Latent points [N, latent_dim] → decoded digits [N, 28, 28] in [0, 1], in one batched forward pass."""
+    points = np.asarray(points, dtype=np.float32).reshape(-1, model.config.latent_dim)
+    z = torch.from_numpy(points).to(_device(model))
+    return model.decode(z).cpu().numpy().reshape(-1, SIDE, SIDE)
+
+
+@torch.no_grad()
+def encode_means(model: VAE, images: torch.Tensor, batch_size: int = 5000) -> np.ndarray:
+    """uint8 images [N, 28, 28] → latent means [N, latent_dim] (the encoder's mu; no sampling)."""
+    device = _device(model)
+    means = [
+        model.encode(images[start : start + batch_size].reshape(-1, SIDE * SIDE).to(device).float().div_(255))[0]
+        for start in range(0, len(images), batch_size)
+    ]
+    return torch.cat(means).cpu().numpy() if means else np.zeros((0, model.config.latent_dim), np.float32)
+
+
+def grid_points(n: int = 15, extent: float = 2.0) -> np.ndarray:
+    """The n×n points over [-extent, extent]², row by row from the top, so y points up as in a plot."""
+    if not 1 <= n <= MAX_GRID_SIDE:
+        raise VaeError(f"grid size must be between 1 and {MAX_GRID_SIDE}, got {n}")
+    if not extent > 0:
+        raise VaeError(f"grid range must be positive, got {extent}")
+    axis = np.linspace(-extent, extent, n, dtype=np.float32)
+    ys, xs = np.meshgrid(axis[::-1], axis, indexing="ij")
+    return np.stack([xs.ravel(), ys.ravel()], axis=1)
+
+
+def tile(images: np.ndarray, columns: int) -> np.ndarray:
+    """Images [N, h, w] → one image of ``columns`` per row (the last row padded with black)."""
+    count, height, width = images.shape
+    rows = -(-count // columns)
+    padded = np.zeros((rows * columns, height, width), dtype=images.dtype)
+    padded[:count] = images
+    return padded.reshape(rows, columns, height, width).transpose(0, 2, 1, 3).reshape(rows * height, columns * width)
+
+
+def latent_grid(model: VAE, n: int = 15, extent: float = 2.0) -> np.ndarray:
+    """The n×n grid of digits decoded over [-extent, extent]², as one [28n, 28n] image."""
+    return tile(decode_points(model, grid_points(n, extent)), n)
+
+
+@torch.no_grad()
+def reconstruct(model: VAE, images: torch.Tensor) -> np.ndarray:
+    """uint8 images [N, 28, 28] → their reconstructions [N, 28, 28], decoded from the latent means."""
+    return decode_points(model, encode_means(model, images))
+
+
+def reconstruction_rows(model: VAE, images: torch.Tensor) -> np.ndarray:
+    """Originals in the top row, their reconstructions below: one [56, 28N] image."""
+    originals = images.numpy().astype(np.float32) / 255
+    return np.concatenate([tile(originals, len(originals)), tile(reconstruct(model, images), len(originals))])
+
+
+def interpolation_points(start: tuple[float, float], end: tuple[float, float], steps: int = 10) -> np.ndarray:
+    """``steps`` evenly spaced points on the segment from start to end, both included."""
+    if steps < 2:
+        raise VaeError(f"an interpolation needs at least 2 steps, got {steps}")
+    fractions = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+    return (1 - fractions) * np.asarray(start, np.float32) + fractions * np.asarray(end, np.float32)
+
+
+def interpolation_frames(
+    model: VAE, start: tuple[float, float], end: tuple[float, float], steps: int = 10
+) -> np.ndarray:
+    """The digits decoded along the segment: [steps, 28, 28]."""
+    return decode_points(model, interpolation_points(start, end, steps))
+
+
+def latent_map(
+    means: np.ndarray, labels: np.ndarray, extent: float | None = None, size: int = 640, dot: int = 2
+) -> np.ndarray:
+    """A label-coloured scatter of latent means with axes, ticks and a legend, as an RGB image."""
+    if extent is None:
+        extent = float(np.ceil(np.percentile(np.abs(means), 99.5))) if len(means) else 3.0
+    margin, legend_width = 40, 70
+    image = Image.new("RGB", (size + legend_width, size), "white")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default()
+    plot = size - 2 * margin
+
+    def to_pixel(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return margin + (x + extent) / (2 * extent) * plot, margin + (extent - y) / (2 * extent) * plot
+
+    draw.rectangle([margin, margin, margin + plot, margin + plot], outline="black")
+    for tick in np.linspace(-extent, extent, 5):
+        px, py = to_pixel(np.float32(tick), np.float32(tick))
+        draw.line([px, margin + plot, px, margin + plot + 4], fill="black")
+        draw.text((px, margin + plot + 6), f"{tick:g}", fill="black", font=font, anchor="mt")
+        draw.line([margin - 4, py, margin, py], fill="black")
+        draw.text((margin - 6, py), f"{tick:g}", fill="black", font=font, anchor="rm")
+    draw.text((margin + plot / 2, size - 10), "z1", fill="black", font=font, anchor="mm")
+    draw.text((10, margin + plot / 2), "z2", fill="black", font=font, anchor="mm")
+    xs, ys = to_pixel(means[:, 0], means[:, 1]) if len(means) else (np.zeros(0), np.zeros(0))
+    inside = (xs >= margin) & (xs <= margin + plot) & (ys >= margin) & (ys <= margin + plot)
+    for px, py, label in zip(xs[inside], ys[inside], np.asarray(labels)[inside], strict=True):
+        draw.ellipse([px - dot, py - dot, px + dot, py + dot], fill=DIGIT_COLORS[int(label) % 10])
+    for digit, color in enumerate(DIGIT_COLORS):
+        top = margin + digit * 18
+        draw.rectangle([size + 10, top, size + 22, top + 12], fill=color)
+        draw.text((size + 30, top + 6), str(digit), fill="black", font=font, anchor="lm")
+    return np.asarray(image)
+
+
+def to_pil(image: np.ndarray, scale: int = 1) -> Image.Image:
+    """An image array (grayscale float in [0, 1], or uint8 gray/RGB) → a Pillow image, enlarged ``scale``×."""
+    if scale < 1:
+        raise VaeError(f"scale must be at least 1, got {scale}")
+    if image.dtype != np.uint8:
+        image = (np.clip(image, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+    picture = Image.fromarray(image)
+    if scale > 1:
+        picture = picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
+    return picture
+
+
+def save_png(image: np.ndarray, path: Path, scale: int = 1) -> Path:
+    """Write an image array as a PNG, atomically; returns the path written."""
+    buffer = io.BytesIO()
+    to_pil(image, scale).save(buffer, format="PNG")
+    atomic_write(Path(path), buffer.getvalue())
+    return Path(path)
+
+
+def save_gif(frames: np.ndarray, path: Path, scale: int = 1, frame_ms: int = 80) -> Path:
+    """Write frames [N, H, W] as a looping animated GIF, atomically."""
+    pictures = [to_pil(frame, scale).convert("P") for frame in frames]
+    buffer = io.BytesIO()
+    pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=frame_ms, loop=0)
+    atomic_write(Path(path), buffer.getvalue())
+    return Path(path)

@@ -1,0 +1,98 @@
+"""The VAE of the product and its loss: a 2-D latent, BCE over pixels plus the analytic KL to N(0, I)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+PIXELS = 28 * 28
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    """Everything needed to rebuild the network; stored in every checkpoint."""
+
+    latent_dim: int = 2
+    hidden_dim: int = 512
+    input_dim: int = PIXELS
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class LossTerms:
+    """Per-image loss terms in nats, each of shape [batch], always fp32."""
+
+    bce: torch.Tensor
+    kl: torch.Tensor
+
+    @property
+    def total(self) -> torch.Tensor:
+        return self.bce + self.kl
+
+
+class VAE(nn.Module):
+    """Encoder 784→512→512 with two heads (mu, log-variance); decoder 2→512→512→784 with a sigmoid output."""
+
+    def __init__(self, config: VAEConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or VAEConfig()
+        c = self.config
+        self.encoder = nn.Sequential(
+            nn.Linear(c.input_dim, c.hidden_dim),
+            nn.LeakyReLU(0.2),
+            nn.Linear(c.hidden_dim, c.hidden_dim),
+            nn.LeakyReLU(0.2),
+        )
+        self.mu_head = nn.Linear(c.hidden_dim, c.latent_dim)
+        self.logvar_head = nn.Linear(c.hidden_dim, c.latent_dim)
+        self.decoder = nn.Sequential(
+            nn.Linear(c.latent_dim, c.hidden_dim),
+            nn.LeakyReLU(0.2),
+            nn.Linear(c.hidden_dim, c.hidden_dim),
+            nn.LeakyReLU(0.2),
+            nn.Linear(c.hidden_dim, c.input_dim),
+        )
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images [B, 784] in [0, 1] → (mu, logvar), each [B, latent_dim] in fp32."""
+        hidden = self.encoder(x)
+        # The heads run in fp32 even under bf16 autocast: exp(logvar) amplifies rounding errors into NaNs.
+        with torch.autocast(device_type=hidden.device.type, enabled=False):
+            hidden = hidden.float()
+            return self.mu_head(hidden), self.logvar_head(hidden)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent points [B, latent_dim] → pixel logits [B, 784]; the loss works on logits for stability."""
+        return self.decoder(z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent points [B, latent_dim] → pixel intensities [B, 784] in [0, 1]."""
+        return torch.sigmoid(self.decode_logits(z).float())
+
+    def forward(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One pass of the VAE: (pixel logits, mu, logvar)."""
+        mu, logvar = self.encode(x)
+        z = reparameterize(mu, logvar, generator)
+        return self.decode_logits(z), mu, logvar
+
+
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """z = mu + sigma·eps with eps ~ N(0, I): the sample stays differentiable in mu and logvar."""
+    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+def vae_loss(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> LossTerms:
+    """Negative ELBO per image: BCE summed over pixels (computed on logits) + KL(q(z|x) ‖ N(0, I))."""
+    with torch.autocast(device_type=logits.device.type, enabled=False):
+        bce = F.binary_cross_entropy_with_logits(logits.float(), x.float(), reduction="none").sum(dim=1)
+        mu, logvar = mu.float(), logvar.float()
+        kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
+    return LossTerms(bce=bce, kl=kl)
