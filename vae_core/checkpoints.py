@@ -175,6 +175,7 @@ def bundled_checkpoint_path() -> Path:
     )
 
 
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
+def _first_line(error: BaseException, limit: int = 240) -> str:
+    """An exception's text folded onto one line (and shortened), for one-line error messages."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,159 @@
+import math
+
+import pytest
+import torch
+
+from vae_core import training
+from vae_core.checkpoints import load_checkpoint, resume_path_for
+from vae_core.data import MNIST
+from vae_core.errors import VaeError
+from vae_core.model import VAEConfig
+from vae_core.training import (
+    CheckpointSaved,
+    EpochEnded,
+    StepsDone,
+    StopFlag,
+    TrainConfig,
+    TrainingDiverged,
+    TrainStarted,
+    evaluate,
+    learning_rate,
+    recipe,
+    resolve_precision,
+    train,
+)
+
+SMALL = VAEConfig(hidden_dim=32)
+
+
+@pytest.fixture
+def fake_sets(idx_dir):
+    return MNIST.load("train", idx_dir, download=False), MNIST.load("test", idx_dir, download=False)
+
+
+def quick(**fields) -> TrainConfig:
+    base = {"epochs": 2, "batch_size": 32, "lr": 3e-3, "schedule": "onecycle", "ema_decay": 0.9, "val_fraction": 0.2}
+    return TrainConfig(**(base | fields))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("epochs", 0, "epochs must be at least 1"),
+        ("batch_size", -5, "batch size must be at least 1"),
+        ("lr", 0.0, "learning rate must be a positive number"),
+        ("lr", math.nan, "learning rate must be a positive"),
+    ],
+)
+def test_config_rejects_non_positive_numbers(field, value, message):
+    with pytest.raises(VaeError, match=message):
+        TrainConfig(**{field: value})
+
+
+def test_recipes_fill_unset_fields_only():
+    config = recipe("plain", epochs=3, lr=None)
+    assert (config.epochs, config.lr, config.batch_size, config.recipe) == (3, 1e-3, 128, "plain")
+    with pytest.raises(VaeError, match="unknown recipe"):
+        recipe("turbo")
+
+
+def test_one_cycle_schedule_warms_up_then_anneals():
+    config = quick(lr=1.0, warmup_fraction=0.25)
+    rates = [learning_rate(step, 100, config) for step in range(100)]
+    assert rates[0] == pytest.approx(1 / 25)
+    assert max(rates) == pytest.approx(1.0) and rates.index(max(rates)) == 25
+    assert rates[-1] < 0.001
+    assert learning_rate(50, 100, quick(schedule="constant", lr=0.1)) == 0.1
+
+
+def test_precision_auto_is_fp32_on_a_cpu_without_amx(monkeypatch):
+    monkeypatch.setattr(training, "cpu_has_amx_bf16", lambda: False)
+    assert resolve_precision("auto", torch.device("cpu")) == "fp32"
+    monkeypatch.setattr(training, "cpu_has_amx_bf16", lambda: True)
+    assert resolve_precision("auto", torch.device("cpu")) == "bf16"
+    assert resolve_precision("fp32", torch.device("cpu")) == "fp32"
+
+
+def test_events_tell_the_whole_run(fake_sets, tmp_path):
+    events = []
+    out = tmp_path / "m.safetensors"
+    result = train(*fake_sets, quick(), out=out, on_event=events.append, model_config=SMALL, report_interval_s=0)
+    kinds = [type(e) for e in events]
+    assert kinds[0] is TrainStarted and events[0].train_size == 160 and events[0].val_size == 40
+    assert kinds.count(EpochEnded) == 2 and StepsDone in kinds
+    assert {e.kind for e in events if isinstance(e, CheckpointSaved)} == {"best", "resume"}
+    assert result.stopped == "finished" and len(result.history) == 2
+    assert result.history[-1].test is not None and result.test is not None
+    model, info = load_checkpoint(out)
+    assert info.provenance["train_samples"] == 160 and info.provenance["recipe"]["epochs"] == 2
+    assert info.provenance["test_loss"]["total"] == pytest.approx(result.history[result.best_epoch - 1].test.total)
+    assert evaluate(model, fake_sets[1].images).total == pytest.approx(result.test.total)
+
+
+def _stop_after(steps: int, flag: StopFlag):
+    def handler(event):
+        if isinstance(event, StepsDone) and event.epoch * event.steps_per_epoch + event.step >= steps:
+            flag.set()
+
+    return handler
+
+
+def test_interrupted_run_resumes_to_the_same_weights_bit_for_bit(fake_sets, tmp_path):
+    config = quick(epochs=3)
+    whole = train(*fake_sets, config, out=tmp_path / "whole.safetensors", model_config=SMALL)
+
+    flag = StopFlag()
+    out = tmp_path / "split.safetensors"
+    first = train(
+        *fake_sets, config, out=out, on_event=_stop_after(7, flag), stop=flag, model_config=SMALL, report_interval_s=0
+    )
+    assert first.stopped == "interrupted" and resume_path_for(out).exists()
+    second = train(*fake_sets, config, out=out, resume=True, model_config=SMALL)
+    assert second.stopped == "finished" and len(second.history) == 3
+    for a, b in zip(whole.model.state_dict().values(), second.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert [e.test for e in whole.history] == [e.test for e in second.history]
+
+
+def test_resume_can_extend_a_finished_run(fake_sets, tmp_path):
+    out = tmp_path / "m.safetensors"
+    train(*fake_sets, quick(epochs=1), out=out, model_config=SMALL)
+    more = train(*fake_sets, quick(epochs=2), out=out, resume=True)
+    assert [e.epoch for e in more.history] == [1, 2]
+
+
+def test_resume_without_state_is_a_clear_error(fake_sets, tmp_path):
+    with pytest.raises(VaeError, match="no training state to resume"):
+        train(*fake_sets, quick(), out=tmp_path / "none.safetensors", resume=True)
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(fake_sets, tmp_path, monkeypatch):
+    out = tmp_path / "m.safetensors"
+    train(*fake_sets, quick(epochs=1), out=out, model_config=SMALL)
+    good = out.read_bytes()
+    real_loss, calls = training.vae_loss, {"n": 0}
+
+    def poisoned(*args):
+        calls["n"] += 1
+        terms = real_loss(*args)
+        if calls["n"] > 2:  # the third training step of the resumed epoch 2
+            terms.bce = terms.bce * math.nan
+        return terms
+
+    monkeypatch.setattr(training, "vae_loss", poisoned)
+    with pytest.raises(TrainingDiverged, match="NaN or infinite in epoch 2; the last good checkpoint"):
+        train(*fake_sets, quick(epochs=3), out=out, resume=True, report_interval_s=0)
+    assert out.read_bytes() == good
+
+
+@pytest.mark.slow
+def test_a_short_run_on_mnist_lowers_the_test_loss(mnist_dir):
+    train_set = MNIST.load("train", mnist_dir, download=False).subset(4000)
+    test_set = MNIST.load("test", mnist_dir, download=False).subset(2000)
+    torch.manual_seed(0)
+    from vae_core.model import VAE
+
+    before = evaluate(VAE(), test_set.images)
+    result = train(train_set, test_set, recipe("fast", epochs=2, precision="fp32"))
+    assert result.test.total < before.total - 200
+    assert result.test.total < 250
