@@ -181,7 +181,9 @@ class IdxDataset:
                 return Path(fetcher.fetch(idx_file.name, downloader=downloader))
             except Exception as error:  # requests, hash and OS errors all mean: try the next mirror
                 failures.append(f"{mirror}{idx_file.name}: {_one_line(error)}")
-        raise VaeError(f"could not download {idx_file.name}; tried " + "; ".join(failures))
+        raise VaeError(
+            f"could not download {idx_file.name}; tried " + "; ".join(failures) + "; or pass --data-dir with the files"
+        )
 
 
 class _PoochProgress:
