@@ -383,7 +383,7 @@ class _Run:
         self.precision = resolve_precision(config.precision, self.device)
         self.noise = torch.Generator(device=self.device).manual_seed(config.seed + 1)
         self.steps_per_epoch = math.ceil(len(self.train_images) / config.batch_size)
-        self.state = _State(sums=torch.zeros(3, device=self.device))
+        self.state = _State(sums=torch.zeros(2, device=self.device))
 
     def run(self, resume: bool) -> TrainResult:
         if resume:
@@ -452,9 +452,7 @@ class _Run:
             terms.total.mean().backward()
             self.optimizer.step()
             self._update_ema(state.epoch * self.steps_per_epoch + state.step)
-            state.sums += torch.stack(
-                [terms.bce.sum(), terms.kl.sum(), torch.tensor(float(len(x)), device=x.device)]
-            ).detach()
+            state.sums += torch.stack([terms.bce.sum(), terms.kl.sum()]).detach()
             state.step += 1
             samples_since += len(x)
             now = time.perf_counter()
@@ -483,8 +481,9 @@ class _Run:
             torch._foreach_lerp_(list(self.ema.parameters()), list(self.model.parameters()), 1 - decay)
 
     def _running_loss(self) -> LossSummary:
-        bce, kl, count = self.state.sums.tolist()
-        summary = LossSummary(bce / max(count, 1), kl / max(count, 1))
+        bce, kl = self.state.sums.tolist()
+        count = max(1, min(self.state.step * self.config.batch_size, len(self.train_images)))
+        summary = LossSummary(bce / count, kl / count)
         if not math.isfinite(summary.total):
             self._diverged()
         return summary
