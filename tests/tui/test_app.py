@@ -1,0 +1,308 @@
+"""The explorer driven by Textual's pilot: moves, views, export, interpolation, data loading, errors."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from vae_core.errors import VaeError
+from vae_core.images import decode_points, latent_grid, save_png
+from vae_tui.app import ExplorerApp
+from vae_tui.widgets.digit_view import DigitView
+from vae_tui.widgets.grid_view import GridView
+from vae_tui.widgets.latent_map import LatentMap
+from vae_tui.widgets.reconstructions import ReconstructionView
+from vae_tui.widgets.status_bar import StatusBar
+
+SIZE = (100, 30)
+
+
+async def settle(app: ExplorerApp, pilot) -> None:
+    """Let workers finish and their results land on screen."""
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def decoded(app: ExplorerApp) -> np.ndarray:
+    return app.query_one("#decoded", DigitView).image
+
+
+async def test_moving_the_cursor_changes_coordinates_and_digit(session, make_app):
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        before = decoded(app).copy()
+        await pilot.press("right", "right", "up")
+        assert app.cursor == pytest.approx((0.2, 0.1))
+        assert "x +0.200  y +0.100" in app.query_one(StatusBar).render().plain
+        assert not np.array_equal(decoded(app), before)
+        np.testing.assert_array_equal(decoded(app), decode_points(session.model, np.array([[0.2, 0.1]]))[0])
+        await pilot.press("h", "j", "j")
+        assert app.cursor == pytest.approx((0.1, -0.1))
+
+
+async def test_step_keys_fine_moves_and_recentre(session, make_app):
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("shift+right", "L")
+        assert app.cursor == pytest.approx((0.02, 0.0))
+        await pilot.press("right_square_bracket", "up")
+        assert app.step == pytest.approx(0.2)
+        assert app.cursor == pytest.approx((0.02, 0.2))
+        await pilot.press("0")
+        assert app.cursor == (0.0, 0.0)
+
+
+async def test_the_map_follows_the_cursor_zooms_and_jumps_on_click(session, make_app):
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        latent_map = app.query_one(LatentMap)
+        await pilot.press("plus")
+        assert latent_map.viewport.span == pytest.approx(3.0 / 1.25)
+        app.cursor = (9.0, 0.0)
+        await pilot.pause()
+        x_min, x_max, _, _ = latent_map.viewport.bounds(*latent_map.size)
+        assert x_min < 9.0 < x_max
+        await pilot.press("0")
+        await pilot.click(LatentMap, offset=(5, 3))
+        width, height = latent_map.size
+        # The click lands inside the border: content cell (row 2, column 4).
+        assert app.cursor == pytest.approx(latent_map.viewport.cell_center(2, 4, width, height), abs=1e-5)
+
+
+async def test_the_map_draws_the_atlas_digits(session, make_app):
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        text = "".join(app.query_one(LatentMap).render_line(y).text for y in range(20))
+        assert sum("⠁" <= char <= "⣿" for char in text) > 50
+
+
+async def test_the_grid_shows_its_cells_and_pans_where_it_does_not_fit(session, make_app):
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g")
+        await settle(app, pilot)
+        grid = app.query_one(GridView)
+        assert grid.image.shape == (420, 420)
+        assert grid.window.scale == 0.5 and not grid.window.complete
+        assert "move to pan" in str(grid.border_subtitle)
+        lines = [grid.render_line(y).text for y in range(grid.size.height)]
+        assert sum(line.count("▀") for line in lines) >= grid.window.rows * grid.window.columns * 14 * 7
+        first = grid.window.first_column
+        for _ in range(grid.window.columns):
+            await pilot.press("right")
+        assert grid.window.first_column > first
+        assert app.query_one(StatusBar).step == pytest.approx(4 / 14, abs=1e-4)
+        await pilot.press("comma", "comma")
+        await settle(app, pilot)
+        assert grid.image.shape == (13 * 28, 13 * 28)
+
+
+async def test_a_small_grid_fits_whole_with_the_cursor_cell_highlighted(session, make_app):
+    app = make_app(session)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("g", *["comma"] * 12)
+        await settle(app, pilot)
+        grid = app.query_one(GridView)
+        assert grid.shown == (3, 2.0)
+        assert grid.window.complete and grid.window.scale == 1.0
+        assert grid.border_subtitle == ""
+        await pilot.press("left")  # one grid cell: 2.0 latent units with n=3 over ±2
+        assert app.cursor == pytest.approx((-2.0, 0.0))
+
+
+async def test_grid_export_is_identical_to_export_grid(session, make_app, tmp_path):
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g", "full_stop", "minus")
+        await settle(app, pilot)
+        await pilot.press("e")
+        await settle(app, pilot)
+    (exported,) = app.export_dir.glob("*.png")
+    assert exported.name == "vae-grid-16x16-range2.5.png"
+    expected = save_png(latent_grid(session.model, 16, 2.5), tmp_path / "expected.png")
+    assert exported.read_bytes() == expected.read_bytes()
+
+
+async def test_grid_export_matches_the_cli_command(session, make_app, random_checkpoint, tmp_path):
+    typer_testing = pytest.importorskip("typer.testing")
+    import cli
+
+    out = tmp_path / "cli.png"
+    arguments = ["export-grid", str(out), "--checkpoint", str(random_checkpoint)]
+    result = typer_testing.CliRunner().invoke(cli.app, arguments)
+    if result.exit_code != 0 or not out.exists():
+        pytest.skip(f"`vae export-grid` is not available: {result.output.strip()[:200]}")
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g")
+        await settle(app, pilot)
+        await pilot.press("e")
+        await settle(app, pilot)
+    assert (app.export_dir / "vae-grid-15x15-range2.png").read_bytes() == out.read_bytes()
+
+
+async def test_map_and_reconstruction_exports_and_no_overwrite(session, make_app):
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        await settle(app, pilot)
+        await pilot.press("e")
+        await settle(app, pilot)
+        await pilot.press("r", "e")
+        await settle(app, pilot)
+        recon = app.query_one(ReconstructionView).image
+    names = sorted(path.name for path in app.export_dir.glob("*.png"))
+    assert names == ["vae-map-2.png", "vae-map.png", "vae-reconstructions.png"]
+    from PIL import Image
+
+    assert Image.open(app.export_dir / "vae-reconstructions.png").size == (recon.shape[1], recon.shape[0])
+    assert recon.shape[0] == 56
+
+
+async def test_new_reconstruction_set(session, make_app):
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        view = app.query_one(ReconstructionView)
+        first = view.image.copy()
+        await pilot.press("n")
+        assert not np.array_equal(view.image, first)
+
+
+async def test_interpolation_walks_from_a_to_b(session, make_app):
+    app = make_app(session)
+    app.INTERPOLATION_FRAME_S = 0.01
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("i")  # no marks yet: a warning, no walk
+        assert app._walk_timer is None
+        await pilot.press("left", "left", "a", *["right"] * 5, "up", "b", "0")
+        assert app.marks == pytest.approx({"A": (-0.2, 0.0), "B": (0.3, 0.1)})
+        seen: list[tuple[float, float]] = []
+        app.watch(app, "cursor", lambda point: seen.append(point), init=False)
+        await pilot.press("i")
+        for _ in range(200):
+            if app._walk_timer is None:
+                break
+            await pilot.pause(0.01)
+        assert len(seen) == app.INTERPOLATION_STEPS
+        assert seen[0] == pytest.approx((-0.2, 0.0)) and seen[1][0] > seen[0][0]
+        assert app.cursor == (0.3, 0.1)
+        np.testing.assert_array_equal(decoded(app), decode_points(session.model, np.array([[0.3, 0.1]]))[0])
+        assert app.query_one(StatusBar).busy == ""
+
+
+async def test_without_atlas_or_data_the_map_says_how_to_get_data(session, make_app):
+    session.digits = None
+    app = make_app(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        latent_map = app.query_one(LatentMap)
+        text = " ".join(latent_map.render_line(y).text.strip() for y in range(latent_map.size.height))
+        assert "--data-dir" in text
+        assert app.query_one("#nearest", DigitView).image is None
+        await pilot.press("e")
+        await pilot.press("r", "e")
+        await settle(app, pilot)
+    assert not list(app.export_dir.glob("*.png"))
+
+
+async def test_the_test_set_is_encoded_in_a_worker(session, make_app, idx_dir):
+    session.test_set_dir = idx_dir
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert len(session.digits) == 100  # the fake test split replaced the atlas's 400
+        assert len(app.query_one(LatentMap).means) == 100
+        assert app.query_one(StatusBar).busy == ""
+
+
+async def test_a_bad_data_dir_is_a_notification(session, make_app, tmp_path):
+    session.test_set_dir = tmp_path / "missing"
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert any("cannot plot the test set" in str(n.message) for n in app._notifications)
+        assert len(session.digits) == 400  # the atlas stays
+
+
+async def test_help_screen_opens_and_closes(session, make_app):
+    app = make_app(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        assert app.screen.__class__.__name__ == "HelpScreen"
+        await pilot.press("escape")
+        assert app.screen.__class__.__name__ != "HelpScreen"
+
+
+async def test_no_color_draws_digits_in_glyphs(session, make_app, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        view = app.query_one("#decoded", DigitView)
+        text = "".join(view.render_line(y).text for y in range(view.size.height))
+        assert "▀" not in text or set(text) <= {" ", "▀", "▄", "█"}
+
+
+def test_run_explorer_refuses_dumb_and_missing_terminals(monkeypatch, random_checkpoint):
+    from vae_tui.app import run_explorer
+
+    monkeypatch.setenv("TERM", "dumb")
+    with pytest.raises(VaeError, match="TERM=dumb"):
+        run_explorer(random_checkpoint, None, None)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    with pytest.raises(VaeError, match="interactive terminal"):
+        run_explorer(random_checkpoint, None, None)  # pytest captures stdout: not a tty
+
+
+def test_a_latent_size_other_than_two_is_a_clear_error(tmp_path):
+    import torch
+
+    from vae_core.checkpoints import save_checkpoint
+    from vae_core.model import VAE, VAEConfig
+    from vae_tui.session import open_session
+
+    torch.manual_seed(0)
+    path = tmp_path / "three.safetensors"
+    save_checkpoint(path, VAE(VAEConfig(latent_dim=3, hidden_dim=16)))
+    with pytest.raises(VaeError, match="3-D latent space"):
+        open_session(path, None)
+
+
+def test_open_session_finds_the_atlas_beside_the_checkpoint(random_checkpoint, idx_dir):
+    from vae_core.atlas import build_atlas, save_atlas
+    from vae_core.checkpoints import atlas_path_for, load_checkpoint
+    from vae_core.plugins import DATASETS
+    from vae_tui.session import open_session
+
+    model, _ = load_checkpoint(random_checkpoint)
+    save_atlas(atlas_path_for(random_checkpoint), build_atlas(model, DATASETS.get("mnist").load("test", idx_dir), 50))
+    session = open_session(random_checkpoint, idx_dir)
+    assert len(session.digits) == 50
+    assert session.test_set_dir == idx_dir and session.dataset == "mnist"
+
+
+@pytest.mark.parametrize(("colors", "system"), [("truecolor", "truecolor"), ("256", "256"), ("16", "standard")])
+def test_colors_choose_textual_color_system(monkeypatch, colors, system):
+    import textual.constants
+
+    from vae_tui.app import apply_colors
+
+    monkeypatch.setattr(textual.constants, "COLOR_SYSTEM", textual.constants.COLOR_SYSTEM)
+    monkeypatch.delenv("TEXTUAL_COLOR_SYSTEM", raising=False)
+    apply_colors(colors)
+    assert system == textual.constants.COLOR_SYSTEM
+
+
+def test_colors_none_sets_no_color_and_unknown_is_an_error(monkeypatch):
+    from vae_tui.app import apply_colors
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    apply_colors("none")
+    assert os.environ["NO_COLOR"] == "1"
+    with pytest.raises(VaeError, match="truecolor, 256, 16, none"):
+        apply_colors("millions")

@@ -1,0 +1,332 @@
+"""The explorer app: layout, key bindings, the cursor, and the workers; widgets draw, vae_core computes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import textual.constants
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import ContentSwitcher, Footer
+
+from vae_core.errors import VaeError
+from vae_core.images import decode_points, interpolation_points, latent_grid, latent_map, save_png
+from vae_tui.messages import CursorJump, DigitsEncoded, WorkFailed
+from vae_tui.session import NO_DIGITS_NOTE, Session, encode_test_set, open_session
+from vae_tui.widgets.digit_panel import DigitPanel
+from vae_tui.widgets.grid_view import GridView
+from vae_tui.widgets.help_screen import HelpScreen, key_rows
+from vae_tui.widgets.latent_map import LatentMap
+from vae_tui.widgets.reconstructions import ReconstructionView
+from vae_tui.widgets.status_bar import StatusBar
+
+Point = tuple[float, float]
+VIEWS = {"map": "Map", "grid": "Grid", "reconstructions": "Reconstructions"}
+COLOR_SYSTEMS = {"truecolor": "truecolor", "256": "256", "16": "standard"}
+"""--colors values → Textual's TEXTUAL_COLOR_SYSTEM; "none" sets NO_COLOR instead."""
+MOVE = Binding.Group("Move", compact=True)
+VIEW = Binding.Group("View", compact=True)
+MARK = Binding.Group("Mark", compact=True)
+
+
+def _moves(fine: bool) -> list[Binding]:
+    """The four cursor moves: arrows and hjkl, or with shift (HJKL) a tenth of the step."""
+    keys = {"left": "h", "right": "l", "up": "k", "down": "j"}
+    arrows = {"left": "←", "right": "→", "up": "↑", "down": "↓"}
+    steps = {"left": (-1, 0), "right": (1, 0), "up": (0, 1), "down": (0, -1)}
+    return [
+        Binding(
+            f"shift+{arrow},{keys[arrow].upper()}" if fine else f"{arrow},{keys[arrow]}",
+            f"move({dx}, {dy}, {fine})",
+            f"Move {arrow}" + (" (fine)" if fine else ""),
+            show=not fine,
+            key_display=f"⇧{arrows[arrow]}" if fine else arrows[arrow],
+            group=None if fine else MOVE,
+        )
+        for arrow, (dx, dy) in steps.items()
+    ]
+
+
+class ExplorerApp(App[None]):
+    """Walk the latent plane of one checkpoint; build it from a :class:`Session` (tests inject their own)."""
+
+    CSS_PATH = "explorer.tcss"
+    TITLE = "vae explore"
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (38, "-tall"), (46, "-taller")]
+    INTERPOLATION_STEPS = 30
+    INTERPOLATION_FRAME_S = 0.05
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        *_moves(fine=False),
+        *_moves(fine=True),
+        Binding("left_square_bracket", "scale_step(0.5)", "Smaller step", show=False, key_display="["),
+        Binding("right_square_bracket", "scale_step(2)", "Larger step", show=False, key_display="]"),
+        Binding("0", "recentre", "Recentre", show=False),
+        Binding("m", "show_view('map')", "Map", group=VIEW),
+        Binding("g", "show_view('grid')", "Grid", group=VIEW),
+        Binding("r", "show_view('reconstructions')", "Reconstructions", group=VIEW),
+        Binding("a", "mark('A')", "Mark A", group=MARK),
+        Binding("b", "mark('B')", "Mark B", group=MARK),
+        Binding("i", "interpolate", "Walk A→B"),
+        Binding("e", "export", "Export PNG"),
+    ]
+
+    cursor: reactive[Point] = reactive((0.0, 0.0), init=False)
+    step: reactive[float] = reactive(0.1, init=False)
+    marks: reactive[dict[str, Point]] = reactive(dict, always_update=True, init=False)
+    view: reactive[str] = reactive("map", init=False)
+
+    def __init__(self, session: Session, export_dir: Path | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.export_dir = Path(export_dir) if export_dir is not None else Path.cwd()
+        self._walk: list[Point] = []
+        self._walk_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status").data_bind(ExplorerApp.cursor)
+        with Horizontal(id="main"):
+            with ContentSwitcher(initial="map", id="views"):
+                yield LatentMap(id="map").data_bind(ExplorerApp.cursor, ExplorerApp.marks)
+                yield GridView(self.session.model, id="grid").data_bind(ExplorerApp.cursor)
+                yield ReconstructionView(self.session.model, id="reconstructions")
+            yield DigitPanel(id="side")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(StatusBar).checkpoint = self.session.name
+        self._update_step_display()
+        self.query_one(DigitPanel).show_marks(self.marks)
+        busy = self.session.test_set_dir is not None
+        self._show_digits(note="Encoding the test set…" if busy else NO_DIGITS_NOTE)
+        if busy:
+            self.query_one(StatusBar).busy = "encoding the test set"
+            self.encode_test_set()
+        self.query_one(LatentMap).focus()
+
+    # ---- the cursor and what follows it -------------------------------------------------------------------------
+
+    def watch_cursor(self, cursor: Point) -> None:
+        """Decode the digit under the cursor and find its nearest test digit: the per-move work, kept small."""
+        panel = self.query_one(DigitPanel)
+        panel.show_decoded(cursor, decode_points(self.session.model, np.asarray([cursor]))[0])
+        digits = self.session.digits
+        if digits is None or len(digits) == 0:
+            panel.show_nearest(None, "No test\ndigits")
+            return
+        index = digits.nearest(cursor)
+        distance = float(np.hypot(*(digits.means[index] - np.asarray(cursor, np.float32))))
+        panel.show_nearest(
+            digits.images[index].numpy() / 255,
+            f"Nearest test\ndigit: [b]{int(digits.labels[index])}[/b]\nΔ {distance:.2f} away",
+        )
+
+    def watch_marks(self, marks: dict[str, Point]) -> None:
+        self.query_one(DigitPanel).show_marks(marks)
+
+    def watch_view(self) -> None:
+        self._update_step_display()
+
+    def watch_step(self) -> None:
+        self._update_step_display()
+
+    def move_step(self) -> float:
+        """How far one key press moves the cursor: one cell in the grid view, else the step."""
+        return self.query_one(GridView).spacing if self.view == "grid" else self.step
+
+    def _update_step_display(self) -> None:
+        status = self.query_one(StatusBar)
+        status.step, status.view = round(self.move_step(), 4), VIEWS[self.view]
+
+    def action_move(self, dx: int, dy: int, fine: bool = False) -> None:
+        self._stop_walk()
+        step = self.move_step() / (10 if fine else 1)
+        self.cursor = (round(self.cursor[0] + dx * step, 6), round(self.cursor[1] + dy * step, 6))
+
+    def action_scale_step(self, factor: float) -> None:
+        self.step = float(np.clip(self.step * factor, 0.001, 4.0))
+
+    def action_recentre(self) -> None:
+        self._stop_walk()
+        self.cursor = (0.0, 0.0)
+        self.query_one(LatentMap).reset_view()
+
+    @on(CursorJump)
+    def jump(self, message: CursorJump) -> None:
+        self._stop_walk()
+        self.cursor = (round(message.point[0], 6), round(message.point[1], 6))
+
+    # ---- views ------------------------------------------------------------------------------------------------------
+
+    def action_show_view(self, view: str) -> None:
+        self.query_one(ContentSwitcher).current = view
+        self.query_one(f"#{view}").focus()
+        self.view = view
+
+    def _show_digits(self, note: str = "") -> None:
+        """Hand the session's test digits to the views that draw them."""
+        digits = self.session.digits
+        if digits is None:
+            self.query_one(LatentMap).set_digits(np.zeros((0, 2), np.float32), np.zeros(0, np.int64), note)
+        else:
+            self.query_one(LatentMap).set_digits(digits.means, digits.labels.numpy())
+        self.query_one(ReconstructionView).set_digits(digits, note)
+        self.watch_cursor(self.cursor)
+
+    @work(thread=True, exclusive=True, group="encode")
+    def encode_test_set(self) -> None:
+        """Encode the whole test set off the event loop; the atlas (if any) stays on screen meanwhile."""
+        assert self.session.test_set_dir is not None
+        try:
+            digits = encode_test_set(self.session.model, self.session.dataset, self.session.test_set_dir)
+        except VaeError as error:
+            self.post_message(WorkFailed(f"cannot plot the test set: {error}"))
+        else:
+            self.post_message(DigitsEncoded(digits))
+
+    @on(DigitsEncoded)
+    def use_test_set(self, message: DigitsEncoded) -> None:
+        self.session.digits = message.digits
+        self.query_one(StatusBar).busy = ""
+        self._show_digits()
+
+    @on(WorkFailed)
+    def report_failure(self, message: WorkFailed) -> None:
+        self.query_one(StatusBar).busy = ""
+        if self.session.digits is None:
+            self._show_digits(note=NO_DIGITS_NOTE)
+        self.notify(message.text, severity="error", timeout=10)
+
+    # ---- interpolation ----------------------------------------------------------------------------------------------
+
+    def action_mark(self, name: str) -> None:
+        self.marks = {**self.marks, name: self.cursor}
+
+    def action_interpolate(self) -> None:
+        """Walk the cursor from A to B in even steps, one frame at a time; the digit view follows."""
+        if not {"A", "B"} <= self.marks.keys():
+            self.notify("Mark two points first: move, press a; move again, press b.", severity="warning")
+            return
+        self._stop_walk()
+        start, end = self.marks["A"], self.marks["B"]
+        self._walk = [(float(x), float(y)) for x, y in interpolation_points(start, end, self.INTERPOLATION_STEPS)]
+        self._walk[-1] = end
+        self._walk_timer = self.set_interval(self.INTERPOLATION_FRAME_S, self._walk_on)
+        self._walk_on()
+
+    def _walk_on(self) -> None:
+        done = self.INTERPOLATION_STEPS - len(self._walk) + 1
+        self.cursor = self._walk.pop(0)
+        self.query_one(StatusBar).busy = f"walking A→B {done}/{self.INTERPOLATION_STEPS}"
+        if not self._walk:
+            self._stop_walk()
+
+    def _stop_walk(self) -> None:
+        if self._walk_timer is not None:
+            self._walk_timer.stop()
+            self._walk_timer = None
+            self._walk = []
+            self.query_one(StatusBar).busy = ""
+
+    # ---- export ---------------------------------------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        """Save what the current view shows as a full-resolution PNG in the export directory."""
+        if self.view == "grid":
+            grid = self.query_one(GridView)
+            n, extent = grid.n, grid.extent
+            self._export(f"vae-grid-{n}x{n}-range{extent:g}", lambda: latent_grid(self.session.model, n, extent))
+        elif self.view == "map":
+            digits = self.session.digits
+            if digits is None:
+                self.notify("Nothing to export: the map has no test digits.", severity="warning")
+                return
+            map_widget = self.query_one(LatentMap)
+            extent = max(abs(bound) for bound in map_widget.viewport.bounds(*map_widget.size))
+            means, labels = digits.means, digits.labels.numpy()
+            self._export("vae-map", lambda: latent_map(means, labels, extent=extent))
+        else:
+            image = self.query_one(ReconstructionView).image
+            if image is None:
+                self.notify("Nothing to export: there are no test digits to reconstruct.", severity="warning")
+                return
+            self._export("vae-reconstructions", lambda: image)
+
+    @work(thread=True, group="export")
+    def _export(self, stem: str, picture) -> None:
+        path = self.export_dir / f"{stem}.png"
+        counter = 1
+        while path.exists():
+            counter += 1
+            path = self.export_dir / f"{stem}-{counter}.png"
+        try:
+            save_png(picture(), path)
+        except VaeError as error:
+            self.post_message(WorkFailed(f"export failed: {error}"))
+        else:
+            self.call_from_thread(self.notify, f"Saved {path}", title="Exported")
+
+    # ---- help and command palette -------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        sections = [
+            ("Everywhere", key_rows(self.BINDINGS)),
+            ("Map", [*key_rows(LatentMap.BINDINGS), ("click", "Move the cursor there"), ("wheel", "Zoom")]),
+            ("Grid", [*key_rows(GridView.BINDINGS), ("click", "Move the cursor to that cell")]),
+            ("Reconstructions", key_rows(ReconstructionView.BINDINGS)),
+            ("Anywhere", [("ctrl+p", "Command palette (exports, views, theme)")]),
+        ]
+        self.push_screen(HelpScreen(sections))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Export PNG", "Save what the current view shows as a PNG", self.action_export)
+        for view, title in VIEWS.items():
+            yield SystemCommand(f"Show {title}", f"Switch to the {title.lower()} view", self._view_command(view))
+        yield SystemCommand("Walk from A to B", "Animate the interpolation between the marks", self.action_interpolate)
+        yield SystemCommand("Recentre", "Cursor back to (0, 0), default map range", self.action_recentre)
+
+    def _view_command(self, view: str):
+        return lambda: self.action_show_view(view)
+
+
+def check_terminal() -> None:
+    """The explorer needs an interactive terminal that can draw; say so plainly where there is none."""
+    if os.environ.get("TERM") == "dumb":
+        raise VaeError("vae explore needs a terminal that can draw a full-screen interface, and TERM=dumb cannot")
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise VaeError("vae explore needs an interactive terminal: run it without pipes or redirection")
+
+
+def apply_colors(colors: str | None) -> None:
+    """Override the colour detection: truecolor, 256, 16 or none (None: let Textual detect it)."""
+    if colors is None:
+        return
+    if colors == "none":
+        os.environ["NO_COLOR"] = "1"
+        return
+    if colors not in COLOR_SYSTEMS:
+        raise VaeError(f"unknown colour mode {colors!r}; choose one of truecolor, 256, 16, none")
+    os.environ["TEXTUAL_COLOR_SYSTEM"] = COLOR_SYSTEMS[colors]
+    # Textual reads TEXTUAL_COLOR_SYSTEM once, when it is first imported, which has happened by now.
+    textual.constants.COLOR_SYSTEM = COLOR_SYSTEMS[colors]
+
+
+def run_explorer(checkpoint: Path | None, data_dir: Path | None, colors: str | None) -> None:
+    """Open a checkpoint (the bundled one by default) in the explorer; user mistakes raise VaeError."""
+    check_terminal()
+    apply_colors(colors)
+    ExplorerApp(open_session(checkpoint, data_dir)).run()

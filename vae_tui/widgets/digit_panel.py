@@ -1,0 +1,51 @@
+"""The side panel: the digit decoded at the cursor, the nearest real test digit, and the marks A and B."""
+
+from __future__ import annotations
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
+
+from vae_tui.widgets.digit_view import DigitView
+
+Point = tuple[float, float]
+
+
+def format_point(point: Point) -> str:
+    return f"({point[0]:+.2f}, {point[1]:+.2f})"
+
+
+class DigitPanel(Vertical):
+    """Attributes flow in through :meth:`show_decoded`, :meth:`show_nearest` and :meth:`show_marks`."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="decoded-title")
+        yield DigitView(id="decoded")
+        with Horizontal(id="nearest-row"):
+            yield DigitView(id="nearest")
+            yield Static(id="nearest-info")
+
+    def on_mount(self) -> None:
+        self._nearest_text = ""
+        self._marks_text = ""
+
+    def show_decoded(self, point: Point, image: np.ndarray, walk: str = "") -> None:
+        """The digit decoded at ``point``; ``walk`` says where an interpolation is (e.g. "A→B 3/30")."""
+        self.query_one("#decoded-title", Static).update(f"Decoded at {format_point(point)} {walk}".rstrip())
+        self.query_one("#decoded", DigitView).show(image)
+
+    def show_nearest(self, image: np.ndarray | None, text: str) -> None:
+        """The nearest test digit (None where there are no test digits) with a line or two about it."""
+        self.query_one("#nearest", DigitView).show(image)
+        self._nearest_text = text
+        self._update_info()
+
+    def show_marks(self, marks: dict[str, Point]) -> None:
+        """Where A and B are, or how to set them."""
+        lines = [f"{name} {format_point(point)}" for name, point in sorted(marks.items())]
+        self._marks_text = "\n".join(lines) if lines else "a/b: mark A, B"
+        self._update_info()
+
+    def _update_info(self) -> None:
+        self.query_one("#nearest-info", Static).update(f"{self._nearest_text}\n{self._marks_text}".strip())

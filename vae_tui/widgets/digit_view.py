@@ -1,0 +1,50 @@
+"""One grayscale digit drawn in half blocks, at the largest scale its box allows."""
+
+from __future__ import annotations
+
+import numpy as np
+from textual.strip import Strip
+from textual.widget import Widget
+
+from vae_tui.blocks import image_strips, resample
+
+
+def fit_scale(image_shape: tuple[int, int], width: int, height: int) -> float:
+    """The largest whole enlargement of an image that fits ``width``×``height`` cells, else 0.5 (half size)."""
+    rows, columns = -(-image_shape[0] // 2), image_shape[1]
+    scale = min(width // columns, height // rows) if columns and rows else 0
+    return float(min(scale, 4)) if scale >= 1 else 0.5
+
+
+class DigitView(Widget):
+    """Shows one image [H, W] in [0, 1], centred; an empty view until an image arrives."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.image: np.ndarray | None = None
+        self._strips: list[Strip] = []
+        self._strips_key: tuple | None = None
+
+    def show(self, image: np.ndarray | None) -> None:
+        """Draw ``image`` (or nothing) from the next frame on."""
+        self.image = image
+        self._strips_key = None
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width, height = self.size
+        key = (width, height)
+        if self._strips_key != key:
+            self._strips = self._render_strips(width, height)
+            self._strips_key = key
+        return self._strips[y] if y < len(self._strips) else Strip.blank(width)
+
+    def _render_strips(self, width: int, height: int) -> list[Strip]:
+        if self.image is None or width == 0 or height == 0:
+            return []
+        picture = resample(self.image, fit_scale(self.image.shape, width, height))
+        strips = image_strips(picture, mono=self.app.no_color)
+        left = max(0, (width - picture.shape[1]) // 2)
+        top = max(0, (height - len(strips)) // 2)
+        padded = [Strip.join([Strip.blank(left), strip]).crop(0, width) for strip in strips]
+        return [Strip.blank(width)] * top + padded
