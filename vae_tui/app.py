@@ -78,10 +78,10 @@ class ExplorerApp(App[None]):
         Binding("m", "show_view('map')", "Map", group=VIEW),
         Binding("g", "show_view('grid')", "Grid", group=VIEW),
         Binding("r", "show_view('reconstructions')", "Reconstructions", group=VIEW),
+        Binding("e", "export", "Export"),
         Binding("a", "mark('A')", "Mark A", group=MARK),
         Binding("b", "mark('B')", "Mark B", group=MARK),
         Binding("i", "interpolate", "Walk A→B"),
-        Binding("e", "export", "Export PNG"),
     ]
 
     cursor: reactive[Point] = reactive((0.0, 0.0), init=False)
@@ -307,7 +307,8 @@ def check_terminal() -> None:
     """The explorer needs an interactive terminal that can draw; say so plainly where there is none."""
     if os.environ.get("TERM") == "dumb":
         raise VaeError("vae explore needs a terminal that can draw a full-screen interface, and TERM=dumb cannot")
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    # Textual reads stdin and draws on stderr; stdout must be a terminal too, or the user meant to capture output.
+    if not all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout, sys.stderr)):
         raise VaeError("vae explore needs an interactive terminal: run it without pipes or redirection")
 
 

@@ -160,3 +160,9 @@ def map_strips(
                 styles.append(AXIS_STYLE)
         strips.append(_run_length(texts, styles))
     return strips
+
+
+def place(strips: list[Strip], width: int, left: int, style: Style | None = None) -> list[Strip]:
+    """Strips shifted ``left`` cells right and cut or filled to ``width``, the gaps painted in ``style``."""
+    margin = Strip.blank(left, style)
+    return [Strip.join([margin, strip]).extend_cell_length(width, style).crop(0, width) for strip in strips]

@@ -44,7 +44,7 @@ class DigitPanel(Vertical):
     def show_marks(self, marks: dict[str, Point]) -> None:
         """Where A and B are, or how to set them."""
         lines = [f"{name} {format_point(point)}" for name, point in sorted(marks.items())]
-        self._marks_text = "\n".join(lines) if lines else "a/b: mark A, B"
+        self._marks_text = "\n".join(lines) if lines else "a, b: mark"
         self._update_info()
 
     def _update_info(self) -> None:

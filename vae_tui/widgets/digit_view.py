@@ -6,7 +6,7 @@ import numpy as np
 from textual.strip import Strip
 from textual.widget import Widget
 
-from vae_tui.blocks import image_strips, resample
+from vae_tui.blocks import image_strips, place, resample
 
 
 def fit_scale(image_shape: tuple[int, int], width: int, height: int) -> float:
@@ -37,7 +37,7 @@ class DigitView(Widget):
         if self._strips_key != key:
             self._strips = self._render_strips(width, height)
             self._strips_key = key
-        return self._strips[y] if y < len(self._strips) else Strip.blank(width)
+        return self._strips[y] if y < len(self._strips) else Strip.blank(width, self.rich_style)
 
     def _render_strips(self, width: int, height: int) -> list[Strip]:
         if self.image is None or width == 0 or height == 0:
@@ -46,5 +46,4 @@ class DigitView(Widget):
         strips = image_strips(picture, mono=self.app.no_color)
         left = max(0, (width - picture.shape[1]) // 2)
         top = max(0, (height - len(strips)) // 2)
-        padded = [Strip.join([Strip.blank(left), strip]).crop(0, width) for strip in strips]
-        return [Strip.blank(width)] * top + padded
+        return [Strip.blank(width, self.rich_style)] * top + place(strips, width, left, self.rich_style)

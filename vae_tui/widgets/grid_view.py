@@ -14,10 +14,12 @@ from textual.widget import Widget
 
 from vae_core.images import MAX_GRID_SIDE, SIDE, latent_grid
 from vae_core.model import VAE
-from vae_tui.blocks import image_strips, resample
+from vae_tui.blocks import image_strips, place, resample
 from vae_tui.messages import CursorJump
 
 Point = tuple[float, float]
+SIZE = Binding.Group("Size", compact=True)
+RANGE = Binding.Group("Range", compact=True)
 LEGIBLE_SCALE = 0.5
 """Digits drawn smaller than half size (14×7 cells) stop being recognisable, so the grid pans instead."""
 
@@ -77,10 +79,10 @@ class GridView(Widget, can_focus=True):
     """The grid view; the decoded image is exactly what ``vae export-grid`` writes for the same n and range."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("comma,less_than_sign", "resize_grid(-1)", "Fewer", key_display="<"),
-        Binding("full_stop,greater_than_sign", "resize_grid(1)", "More", key_display=">"),
-        Binding("plus,equals_sign", "zoom(0.8)", "Narrower range", key_display="+"),
-        Binding("minus", "zoom(1.25)", "Wider range", key_display="-"),
+        Binding("comma,less_than_sign", "resize_grid(-1)", "Fewer digits", key_display="<", group=SIZE),
+        Binding("full_stop,greater_than_sign", "resize_grid(1)", "More digits", key_display=">", group=SIZE),
+        Binding("plus,equals_sign", "zoom(0.8)", "Narrower range", key_display="+", group=RANGE),
+        Binding("minus", "zoom(1.25)", "Wider range", key_display="-", group=RANGE),
     ]
 
     cursor: reactive[Point] = reactive((0.0, 0.0))
@@ -178,7 +180,7 @@ class GridView(Widget, can_focus=True):
         if key != self._strips_key:
             self._strips = self._render_strips(width)
             self._strips_key = key
-        return self._strips[y] if y < len(self._strips) else Strip.blank(width)
+        return self._strips[y] if y < len(self._strips) else Strip.blank(width, self.rich_style)
 
     def _render_strips(self, width: int) -> list[Strip]:
         if self.image is None or self.shown is None:
@@ -197,4 +199,4 @@ class GridView(Widget, can_focus=True):
                 top, left = row * cell_height, column * cell_width
                 highlight[top : top + cell_height, left : left + cell_width] = True
         strips = image_strips(picture, mono=self.app.no_color, highlight=highlight)
-        return [Strip.join([Strip.blank(self._left), strip]).crop(0, width) for strip in strips]
+        return place(strips, width, self._left, self.rich_style)

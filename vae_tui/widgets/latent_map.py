@@ -22,6 +22,7 @@ from vae_tui.messages import CursorJump
 Point = tuple[float, float]
 NOTE_STYLE = Style(italic=True)
 ZOOM_FACTOR = 1.25
+ZOOM = Binding.Group("Zoom", compact=True)
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,8 @@ class LatentMap(Widget, can_focus=True):
     """The map view. Attributes flow in (cursor, marks, digits); a click posts :class:`CursorJump`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("plus,equals_sign", "zoom(1.25)", "Zoom in", key_display="+"),
-        Binding("minus", "zoom(0.8)", "Zoom out", key_display="-"),
+        Binding("plus,equals_sign", "zoom(1.25)", "Zoom in", key_display="+", group=ZOOM),
+        Binding("minus", "zoom(0.8)", "Zoom out", key_display="-", group=ZOOM),
     ]
 
     cursor: reactive[Point] = reactive((0.0, 0.0))
@@ -143,7 +144,7 @@ class LatentMap(Widget, can_focus=True):
         width, height = self.size
         self._ensure_base(width, height)
         if y >= len(self._base):
-            return Strip.blank(width)
+            return Strip.blank(width, self.rich_style)
         if y in self._note_rows:
             return self._base[y]
         marks = self._marks_on_row(y, width, height)

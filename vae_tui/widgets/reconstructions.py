@@ -15,7 +15,7 @@ from textual.widget import Widget
 from vae_core.atlas import Atlas
 from vae_core.images import SIDE, reconstruction_rows
 from vae_core.model import VAE
-from vae_tui.blocks import image_strips, resample
+from vae_tui.blocks import image_strips, place, resample
 
 MAX_SHOWN = 20
 NOTE_STYLE = Style(italic=True)
@@ -78,7 +78,7 @@ class ReconstructionView(Widget, can_focus=True):
         if key != self._strips_key:
             self._strips = self._render_strips(width, reconstruction_layout(width, height)[0])
             self._strips_key = key
-        return self._strips[y] if y < len(self._strips) else Strip.blank(width)
+        return self._strips[y] if y < len(self._strips) else Strip.blank(width, self.rich_style)
 
     def _render_strips(self, width: int, scale: float) -> list[Strip]:
         if self.image is None:
@@ -87,4 +87,4 @@ class ReconstructionView(Widget, can_focus=True):
         picture = resample(self.image, scale)
         left = max(0, (width - picture.shape[1]) // 2)
         strips = image_strips(picture, mono=self.app.no_color)
-        return [Strip.join([Strip.blank(left), strip]).crop(0, width) for strip in strips]
+        return place(strips, width, left, self.rich_style)
