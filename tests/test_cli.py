@@ -1,0 +1,411 @@
+"""The `vae` command through Typer's CliRunner: each command, each error a user can cause, and a run end to end."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from rich.console import Console
+from typer.testing import CliRunner, Result
+
+import cli
+from vae_core.checkpoints import read_checkpoint_info, resume_path_for
+from vae_core.data import MNIST
+from vae_core.training import RECIPES, EpochEnded, LossSummary, StepsDone, StopFlag, TrainConfig, TrainStarted
+
+runner = CliRunner()
+
+
+def vae(*args: object) -> Result:
+    return runner.invoke(cli.app, [str(arg) for arg in args])
+
+
+def ok(*args: object) -> Result:
+    result = vae(*args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def fails(*args: object, exit_code: int = 1) -> str:
+    """Run a command that must fail; return its one-line error message (without the `error: ` prefix)."""
+    result = vae(*args)
+    assert result.exit_code == exit_code, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0].removeprefix("error: ")
+
+
+def picture(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image)
+
+
+# ---- the group -------------------------------------------------------------------------------------------------
+
+
+HELP_PROBE = """
+import sys, cli
+try:
+    cli.app({args!r}, prog_name="vae")
+except SystemExit:
+    print("torch imported:", "torch" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["train", "--help"], ["evaluate", "--help"]])
+def test_help_does_not_import_torch(args: list[str]) -> None:
+    code = HELP_PROBE.format(args=args)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(cli.__file__).parent)
+    assert "Usage: vae" in run.stdout
+    assert run.stdout.strip().endswith("torch imported: False"), run.stdout + run.stderr
+
+
+def test_help_lists_every_command() -> None:
+    text = ok("--help").stdout
+    for command in ("train", "export-grid", "generate", "reconstruct", "interpolate", "export-map", "evaluate"):
+        assert command in text
+    for command in ("info", "atlas", "explore"):
+        assert command in text
+
+
+@pytest.mark.parametrize("command", [c.name or c.callback.__name__ for c in cli.app.registered_commands])
+def test_every_command_has_help(command: str) -> None:
+    assert "Usage: vae" in ok(command, "--help").output
+
+
+def test_recipe_choices_are_vae_cores_recipes() -> None:
+    assert {name.value for name in cli.RecipeName} == set(RECIPES)
+
+
+def test_an_os_error_is_one_line(random_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object) -> None:
+        raise PermissionError(13, "Permission denied", "grid.png")
+
+    monkeypatch.setattr("vae_core.images.save_png", refuse)
+    assert fails("export-grid", tmp_path / "grid.png", "-c", random_checkpoint) == "grid.png: Permission denied"
+
+
+# ---- train -----------------------------------------------------------------------------------------------------
+
+
+def test_train_writes_a_checkpoint_and_says_how_to_explore_it(idx_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "model.safetensors"
+    result = ok("train", "--recipe", "fast", "--epochs", "1", "--data-dir", idx_dir, "--out", out)
+    assert "epoch 1/1  train" in result.stdout
+    assert "Training finished" in result.stdout
+    assert f"explore with: vae explore --checkpoint {out}\n" in result.stdout
+    details = read_checkpoint_info(out)
+    assert details.provenance["epochs"] == 1
+    assert details.provenance["recipe"]["recipe"] == "fast"
+    assert details.provenance["command"] == f"vae train --recipe fast --epochs 1 --data-dir {idx_dir} --out {out}"
+
+
+def test_train_flags_override_the_recipe(idx_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "model.safetensors"
+    ok("train", "--recipe", "plain", "--epochs", 1, "--batch-size", 64, "--lr", 0.002, "--seed", 3,
+       "--precision", "fp32", "--limit", 150, "--data-dir", idx_dir, "--out", out)  # fmt: skip
+    provenance = read_checkpoint_info(out).provenance
+    assert (
+        provenance["recipe"] | {"epochs": 1}
+        == TrainConfig(recipe="plain", epochs=1, batch_size=64, lr=0.002, seed=3, precision="fp32").to_dict()
+    )
+    assert provenance["train_samples"] + provenance["val_samples"] == 150
+
+
+def test_train_resume_continues_and_keeps_the_recipe(idx_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "model.safetensors"
+    ok("train", "--recipe", "fast", "--epochs", 1, "--data-dir", idx_dir, "--out", out)
+    result = ok("train", "--resume", out, "--epochs", 2, "--data-dir", idx_dir)
+    assert "resuming at epoch 2" in result.stdout
+    assert "epoch 2/2" in result.stdout
+    provenance = read_checkpoint_info(out).provenance
+    assert (provenance["epochs"], provenance["recipe"]["recipe"]) == (2, "fast")
+    # Without --epochs a resumed run keeps its stored length: nothing left to do.
+    result = ok("train", "--resume", out, "--data-dir", idx_dir)
+    assert "all 2 epochs are done" in result.stdout and "epoch 3/" not in result.stdout
+
+
+class StopRequestedBySignal:
+    """Stands in for StopFlag: asks once, mid-run, for SIGTERM, as `kill` would; the CLI's handler sets the flag."""
+
+    def __new__(cls) -> object:
+        flag, checks = StopFlag(), []
+        real_is_set = flag.is_set
+
+        def is_set() -> bool:
+            checks.append(1)
+            if len(checks) == 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return real_is_set()
+
+        flag.is_set = is_set  # type: ignore[method-assign]
+        return flag
+
+
+def test_a_stopped_run_saves_and_prints_the_resume_command(
+    idx_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "model.safetensors"
+    monkeypatch.setattr("vae_core.training.StopFlag", StopRequestedBySignal)
+    before = signal.getsignal(signal.SIGTERM)
+    result = vae("train", "--recipe", "plain", "--epochs", 2, "--batch-size", 16, "--data-dir", idx_dir, "--out", out)
+    assert result.exit_code == cli.EXIT_INTERRUPTED, result.output
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert "Training interrupted" in result.stdout
+    assert f"resume with: vae train --resume {out} --data-dir {idx_dir}\n" in result.stdout
+    assert resume_path_for(out).is_file()
+    monkeypatch.undo()
+    assert "epoch 2/2" in ok("train", "--resume", out, "--data-dir", idx_dir).stdout
+
+
+def test_a_diverging_run_stops_with_a_clear_message(idx_dir: Path, tmp_path: Path) -> None:
+    message = fails("train", "--recipe", "plain", "--epochs", 2, "--lr", 1e6, "--data-dir", idx_dir,
+                    "--out", tmp_path / "m.safetensors")  # fmt: skip
+    assert "NaN or infinite" in message
+
+
+def test_the_live_display_draws_bars_on_a_terminal(
+    idx_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "console", Console(force_terminal=True, width=120))
+    result = ok("train", "--recipe", "fast", "--epochs", 1, "--data-dir", idx_dir, "--out", tmp_path / "m.safetensors")
+    assert "overall" in result.stdout
+    assert "epoch 1/1" in result.stdout
+    assert "\x1b[" in result.stdout
+
+
+def training_events(kl: float) -> list[object]:
+    loss = LossSummary(bce=150.0, kl=kl)
+    return [
+        TrainStarted(TrainConfig(recipe="fast", epochs=2), "cpu", "fp32", 90, 10, 100, 3, 0, 0),
+        StepsDone(0, 2, 3, loss, 1234.0, 1e-3),
+        EpochEnded(1, 2, loss, loss, loss, True, 1000.0, 2.0),
+        EpochEnded(2, 2, loss, loss, loss, False, 1000.0, 4.0),
+    ]
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_train_view_flags_posterior_collapse(live: bool) -> None:
+    console = Console(file=io.StringIO(), force_terminal=live, width=150, highlight=False)
+    with cli.TrainView(console, live=live) as view:
+        for event in training_events(kl=0.1):
+            view(event)
+    text = console.file.getvalue()
+    assert "epoch 1/2  train 150.10 (BCE 150.00 + KL 0.10)  val 150.10  test 150.10" in text
+    assert text.count("posterior collapse: the KL is 0.10 nats") == 2
+
+
+def test_train_view_prints_plain_lines_without_a_terminal() -> None:
+    console = Console(file=io.StringIO(), width=80, highlight=False)
+    with cli.TrainView(console, live=False) as view:
+        for event in training_events(kl=5.0):
+            view(event)
+    lines = console.file.getvalue().splitlines()
+    assert lines[0].startswith("training on cpu in fp32: 90 training, 10 validation, 100 test images; recipe fast")
+    assert lines[1:] == [
+        "epoch 1/2  train 155.00 (BCE 150.00 + KL 5.00)  val 155.00  test 155.00  1,000 img/s  best, saved",
+        "epoch 2/2  train 155.00 (BCE 150.00 + KL 5.00)  val 155.00  test 155.00  1,000 img/s",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--device", "banana"], "unknown device 'banana'"),
+        (["--epochs", 0], "epochs must be at least 1, got 0"),
+        (["--epochs", -3], "epochs must be at least 1, got -3"),
+        (["--batch-size", 0], "batch size must be at least 1, got 0"),
+        (["--lr", 0], "learning rate must be a positive number"),
+        (["--lr", -1], "learning rate must be a positive number"),
+        (["--limit", 0], "--limit must be at least 1"),
+        (["--dataset", "nope"], "unknown dataset 'nope'; known: mnist"),
+        (["--resume", "x.safetensors", "--lr", 1, "--out", "y"], "leave out --lr, --out"),
+    ],
+)
+def test_train_rejects_bad_arguments(args: list[object], message: str) -> None:
+    assert message in fails("train", *args)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_train_says_when_cuda_is_absent() -> None:
+    assert fails("train", "--device", "cuda").startswith("device 'cuda' is not available here; available:")
+
+
+def test_train_says_where_it_looked_for_data(tmp_path: Path) -> None:
+    message = fails("train", "--data-dir", tmp_path / "nowhere")
+    assert f"in {tmp_path / 'nowhere'}" in message and "--data-dir" in message and "download" in message
+
+
+def test_train_refuses_an_unwritable_output(idx_dir: Path, tmp_path: Path) -> None:
+    message = fails("train", "--epochs", 1, "--data-dir", idx_dir, "--out", tmp_path / "absent" / "m.safetensors")
+    assert "does not exist" in message
+
+
+def test_train_resume_needs_a_resume_state(idx_dir: Path, random_checkpoint: Path) -> None:
+    assert "no training state to resume" in fails("train", "--resume", random_checkpoint, "--data-dir", idx_dir)
+
+
+# ---- pictures --------------------------------------------------------------------------------------------------
+
+
+def test_export_grid(random_checkpoint: Path, tmp_path: Path) -> None:
+    out = tmp_path / "grid.png"
+    assert "420×420" in ok("export-grid", out, "-c", random_checkpoint).stdout
+    assert picture(out).shape == (420, 420)
+    ok("export-grid", out, "--n", 5, "--range", 3, "--scale", 2, "--checkpoint", random_checkpoint)
+    assert picture(out).shape == (280, 280)
+
+
+def test_generate_takes_negative_coordinates(random_checkpoint: Path, tmp_path: Path) -> None:
+    out = tmp_path / "digit.png"
+    assert (
+        "the digit at (-1.5, -0.25)" in ok("generate", -1.5, -0.25, out, "--scale", 3, "-c", random_checkpoint).stdout
+    )
+    assert picture(out).shape == (84, 84)
+
+
+def test_reconstruct(random_checkpoint: Path, idx_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rows.png"
+    ok("reconstruct", out, "--n", 6, "--seed", 1, "-c", random_checkpoint, "--data-dir", idx_dir)
+    rows = picture(out)
+    assert rows.shape == (56, 168)
+    test_digits = {digit.tobytes() for digit in MNIST.load("test", idx_dir).images.numpy()}
+    top_row = [rows[:28, column : column + 28] for column in range(0, 168, 28)]
+    assert all(digit.tobytes() in test_digits for digit in top_row)
+    assert len({digit.tobytes() for digit in top_row}) == 6
+    ok("reconstruct", tmp_path / "again.png", "--n", 6, "--seed", 1, "-c", random_checkpoint, "--data-dir", idx_dir)
+    assert np.array_equal(picture(tmp_path / "again.png"), rows)
+
+
+def test_interpolate_png_and_gif(random_checkpoint: Path, tmp_path: Path) -> None:
+    ok("interpolate", -2, -2, 2, 1.5, tmp_path / "walk.png", "--steps", 7, "-c", random_checkpoint)
+    assert picture(tmp_path / "walk.png").shape == (28, 196)
+    result = ok("interpolate", -2, -2, 2, 1.5, tmp_path / "walk.gif", "--scale", 2, "-c", random_checkpoint)
+    assert "animated" in result.stdout
+    with Image.open(tmp_path / "walk.gif") as gif:
+        assert (gif.n_frames, gif.size) == (10, (56, 56))
+
+
+def test_export_map(random_checkpoint: Path, idx_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "map.png"
+    ok("export-map", out, "--size", 300, "-c", random_checkpoint, "--data-dir", idx_dir)
+    assert picture(out).shape == (300, 370, 3)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["export-grid", "{tmp}/grid.png", "--n", 0], "grid size must be between 1 and 100, got 0"),
+        (["export-grid", "{tmp}/grid.png", "--range", 0], "grid range must be positive"),
+        (["export-grid", "{tmp}/grid.jpg"], "the output name must end in .png"),
+        (["export-grid", "{tmp}/absent/grid.png"], "absent does not exist"),
+        (["export-grid", "{checkpoint}/grid.png"], "cannot write"),
+        (["generate", 0, 0, "{tmp}/d.png", "--scale", 0], "scale must be at least 1, got 0"),
+        (["interpolate", 0, 0, 1, 1, "{tmp}/w.png", "--steps", 1], "at least 2 steps, got 1"),
+        (["interpolate", 0, 0, 1, 1, "{tmp}/w.mp4"], "must end in .png or .gif"),
+        (["reconstruct", "{tmp}/r.png", "--n", 0], "--n must be at least 1, got 0"),
+        (["reconstruct", "{tmp}/r.png", "--data-dir", "{tmp}/nowhere"], "no mnist file t10k-images-idx3-ubyte.gz"),
+        (["export-map", "{tmp}/m.png", "--size", 10], "--size must be at least 200"),
+        (["atlas", "--count", 0], "--count must be at least 1, got 0"),
+        (["evaluate", "--k", 0, "--data-dir", "{data}"], "importance samples must be at least 1, got 0"),
+        (["evaluate", "--iw-images", 0], "--iw-images must be at least 1"),
+        (["evaluate", "--device", "banana"], "unknown device 'banana'"),
+    ],
+)
+def test_picture_and_checkpoint_commands_reject_bad_arguments(
+    args: list[object], message: str, random_checkpoint: Path, idx_dir: Path, tmp_path: Path
+) -> None:
+    values = {"tmp": tmp_path, "checkpoint": random_checkpoint, "data": idx_dir}
+    assert message in fails(*[str(arg).format(**values) for arg in args], "-c", random_checkpoint)
+
+
+@pytest.mark.parametrize("command", [["export-grid", "{tmp}/g.png"], ["info"], ["evaluate"], ["atlas"]])
+def test_checkpoint_errors_are_one_line(command: list[str], tmp_path: Path) -> None:
+    command = [part.format(tmp=tmp_path) for part in command]
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all")
+    flag = [] if command[0] == "info" else ["--checkpoint"]
+    assert "is damaged or not a safetensors file" in fails(*command, *flag, corrupt)
+    assert "does not exist" in fails(*command, *flag, tmp_path / "absent.safetensors")
+    assert "is not a file" in fails(*command, *flag, tmp_path)
+
+
+def test_a_missing_bundled_checkpoint_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("vae_core.checkpoints.BUNDLED_CHECKPOINT_NAME", "absent.safetensors")
+    assert "the bundled checkpoint is missing" in fails("info")
+    assert "the bundled checkpoint is missing" in fails("export-grid", tmp_path / "grid.png")
+
+
+# ---- checkpoints -----------------------------------------------------------------------------------------------
+
+
+def test_info_shows_the_metadata(random_checkpoint: Path) -> None:
+    text = ok("info", random_checkpoint).stdout
+    for expected in ("latent dim 2", "hidden dim 512", "random weights for tests", "resume state", "none"):
+        assert expected in text
+
+
+def test_evaluate_prints_the_figures(random_checkpoint: Path, idx_dir: Path) -> None:
+    text = ok("evaluate", "-c", random_checkpoint, "--data-dir", idx_dir, "--k", 20, "--device", "cpu").stdout
+    for expected in ("reconstruction (BCE)", "KL to the prior", "negative ELBO", "importance-weighted, k=20", "5-NN"):
+        assert expected in text
+    assert "over the first 100 test images" in " ".join(text.split())
+
+
+def test_atlas_goes_beside_the_checkpoint(random_checkpoint: Path, idx_dir: Path) -> None:
+    from vae_core.atlas import load_atlas
+    from vae_core.checkpoints import atlas_path_for
+
+    ok("atlas", "--count", 40, "-c", random_checkpoint, "--data-dir", idx_dir)
+    atlas = load_atlas(atlas_path_for(random_checkpoint))
+    assert len(atlas) == 40 and atlas.means.shape == (40, 2)
+    assert "atlas" in ok("info", random_checkpoint).stdout
+
+
+def test_explore_hands_its_options_to_the_explorer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    calls = []
+    fake_app = types.ModuleType("vae_tui.app")
+    fake_app.run_explorer = lambda *args: calls.append(args)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "vae_tui.app", fake_app)
+    ok("explore", "--checkpoint", tmp_path / "m.safetensors", "--data-dir", tmp_path, "--colors", "256")
+    ok("explore")
+    assert calls == [(tmp_path / "m.safetensors", tmp_path, "256"), (None, None, None)]
+
+
+# ---- end to end ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_train_export_info_resume_on_mnist(mnist_dir: Path, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "mnist.safetensors"
+    data = ["--data-dir", mnist_dir, "--limit", 2000]
+    ok("train", "--recipe", "fast", "--epochs", 1, *data, "--out", checkpoint)
+    assert checkpoint.is_file() and resume_path_for(checkpoint).is_file()
+
+    grid = picture_of(ok("export-grid", tmp_path / "grid.png", "-c", checkpoint), tmp_path / "grid.png")
+    assert grid.shape == (420, 420)
+    assert grid.std() > 10 and len(np.unique(grid)) > 50  # not blank: varied strokes over a dark ground
+
+    text = ok("info", checkpoint).stdout
+    for expected in ("mnist", "1,800", "epochs trained", "fast: 1 epoch,", "vae train --recipe fast"):
+        assert expected in text
+
+    ok("train", "--resume", checkpoint, "--epochs", 2, *data)
+    provenance = read_checkpoint_info(checkpoint).provenance
+    assert provenance["epochs"] == 2
+    assert provenance["command"].startswith(f"vae train --resume {checkpoint} --epochs 2")
+
+
+def picture_of(result: Result, path: Path) -> np.ndarray:
+    assert str(path) in result.stdout
+    return picture(path)
