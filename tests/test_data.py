@@ -156,3 +156,57 @@ def test_second_mirror_is_tried_after_the_first_fails(server, tmp_path):
     dataset = IdxDataset("local", (url + "nowhere/", url), {}, "test data")
     path = dataset.download(images_file, tmp_path / "cache", retries=0)
     assert path.read_bytes() == (served / "imgs.gz").read_bytes()
+
+
+class _MisbehavingHandler(SimpleHTTPRequestHandler):
+    """Stalls (never answers in time) or cuts its response short, depending on the path."""
+
+    def do_GET(self):
+        if self.path.endswith("stall.gz"):
+            self.server.release.wait(10)
+            return
+        body = b"\x00" * 1000
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body) * 2))
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def bad_server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _MisbehavingHandler)
+    httpd.release = threading.Event()
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.release.set()
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_stalled_server_times_out_and_names_the_mirror(bad_server, tmp_path):
+    with pytest.raises(VaeError, match=f"tried {bad_server}stall.gz: .*(Timeout|timed out)"):
+        _dataset(bad_server, {}).download(IdxFile("stall.gz", "0" * 32), tmp_path / "cache", retries=0, timeout=0.5)
+    assert not list((tmp_path / "cache").glob("stall*"))
+
+
+def test_a_response_cut_short_leaves_no_partial_file(bad_server, tmp_path):
+    with pytest.raises(VaeError, match=f"tried {bad_server}short.gz: .*IncompleteRead"):
+        _dataset(bad_server, {}).download(IdxFile("short.gz", "0" * 32), tmp_path / "cache", retries=0)
+    assert not list((tmp_path / "cache").glob("short*"))
+
+
+def test_connection_refused_names_the_mirror(tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    with pytest.raises(VaeError, match=f"tried {url}x.gz: ConnectionError"):
+        _dataset(url, {}).download(IdxFile("x.gz", "0" * 32), tmp_path / "cache", retries=0)

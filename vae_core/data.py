@@ -166,6 +166,7 @@ class IdxDataset:
         """Fetch one file from the first mirror that serves it with the right checksum; atomic via pooch."""
         import pooch
 
+        pooch.get_logger().setLevel("WARNING")  # progress goes through the callback, not pooch's log lines
         failures = []
         for mirror in self.mirrors:
             fetcher = pooch.create(
