@@ -25,6 +25,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 
 from vae_core.errors import VaeError
@@ -43,7 +44,8 @@ EXIT_INTERRUPTED = 130
 CPU_IW_IMAGES = 1000
 """Test images the importance-weighted estimate uses by default on a CPU, where all 10,000 take minutes."""
 
-console = Console(highlight=False)
+# No markup: paths and commands are printed as they are, whatever brackets they hold.
+console = Console(highlight=False, markup=False)
 
 
 class VaeGroup(TyperGroup):
@@ -207,24 +209,22 @@ def train(
             resume=resume is not None,
             provenance={"command": ctx.meta.get(COMMAND_LINE, "vae train")},
         )
-    resume_command = ["vae", "train", "--resume", str(checkpoint)]
-    for flag, value, default in (
-        ("--data-dir", data_dir, None),
-        ("--dataset", dataset, "mnist"),
-        ("--limit", limit, None),
-        ("--device", device, "auto"),
-    ):
-        if value != default:
-            resume_command += [flag, str(value)]
     console.print(training_summary(result))
     # The commands go below the table, unwrapped, so they can be copied whole.
-    if result.stopped == "interrupted":
-        console.print(f"resume with: {shlex.join(resume_command)}", soft_wrap=True)
     if result.checkpoint is not None:
-        console.print(
-            f"explore with: {shlex.join(['vae', 'explore', '--checkpoint', str(result.checkpoint)])}", soft_wrap=True
-        )
+        explore_command = shlex.join(["vae", "explore", "--checkpoint", str(result.checkpoint)])
+        console.print(f"explore with: {explore_command}", soft_wrap=True)
     if result.stopped == "interrupted":
+        resume_command = ["vae", "train", "--resume", str(checkpoint)]
+        for flag, value, default in (
+            ("--data-dir", data_dir, None),
+            ("--dataset", dataset, "mnist"),
+            ("--limit", limit, None),
+            ("--device", device, "auto"),
+        ):
+            if value != default:
+                resume_command += [flag, str(value)]
+        console.print(f"resume with: {shlex.join(resume_command)}", soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED)
 
 
@@ -277,7 +277,7 @@ class TrainView:
 
     def started(self, event: TrainStarted) -> None:
         self.console.print(
-            f"training on [bold]{event.device}[/] in {event.precision}: {event.train_size:,} training, "
+            f"training on {event.device} in {event.precision}: {event.train_size:,} training, "
             f"{event.val_size:,} validation, {event.test_size:,} test images; "
             f"recipe {describe_recipe(event.config.to_dict())}",
             soft_wrap=True,
@@ -310,9 +310,10 @@ class TrainView:
         parts = [f"epoch {event.epoch:>{len(str(event.epochs))}}/{event.epochs}", f"train {format_loss(event.train)}"]
         parts += [f"{name} {loss.total:.2f}" for name, loss in (("val", event.val), ("test", event.test)) if loss]
         parts.append(f"{event.samples_per_s:,.0f} img/s")
+        line = Text("  ".join(parts))
         if event.is_best:
-            parts.append("[green]best, saved[/]")
-        self.console.print("  ".join(parts), soft_wrap=True)
+            line.append("  best, saved", style="green")
+        self.console.print(line, soft_wrap=True)
         if event.kl_collapsed:
             self.console.print(collapse_warning((event.val or event.train).kl), soft_wrap=True)
         if self.progress is None:
@@ -325,10 +326,11 @@ class TrainView:
             self.progress.update(self.epoch, completed=self.steps_per_epoch)
 
 
-def collapse_warning(kl: float) -> str:
-    return (
-        f"[yellow]posterior collapse: the KL is {kl:.2f} nats per image, so the latent code carries almost nothing "
-        "about the digit; try a lower --lr or another --seed[/]"
+def collapse_warning(kl: float) -> Text:
+    return Text(
+        f"posterior collapse: the KL is {kl:.2f} nats per image, so the latent code carries almost nothing "
+        "about the digit; try a lower --lr or another --seed",
+        style="yellow",
     )
 
 
@@ -454,7 +456,7 @@ def interpolate(
     what = f"{steps} digits from ({x1:g}, {y1:g}) to ({x2:g}, {y2:g})"
     if out.suffix.lower() == ".gif":
         save_gif(frames, out, scale)
-        console.print(f"wrote {out} ({frames.shape[2] * scale}×{frames.shape[1] * scale}, {what}, animated)")
+        report_written(out, frames[0], scale, f"{what}, animated")
     else:
         write_png(tile(frames, len(frames)), out, scale, what)
 
@@ -488,6 +490,10 @@ def write_png(image: np.ndarray, out: Path, scale: int, what: str) -> None:
     from vae_core.images import save_png
 
     save_png(image, out, scale)
+    report_written(out, image, scale, what)
+
+
+def report_written(out: Path, image: np.ndarray, scale: int, what: str) -> None:
     console.print(f"wrote {out} ({image.shape[1] * scale}×{image.shape[0] * scale}, {what})", soft_wrap=True)
 
 
