@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import textual.constants
@@ -20,9 +21,7 @@ from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer
 
 from vae_core.errors import VaeError
-from vae_core.images import decode_points, interpolation_points, latent_grid, latent_map, save_png
-from vae_tui.messages import CursorJump, DigitsEncoded, WorkFailed
-from vae_tui.session import NO_DIGITS_NOTE, Session, encode_test_set, open_session
+from vae_tui.messages import CursorJump, DigitsEncoded, SessionFailed, SessionOpened, WorkFailed
 from vae_tui.widgets.digit_panel import DigitPanel
 from vae_tui.widgets.grid_view import GridView
 from vae_tui.widgets.help_screen import HelpScreen, key_rows
@@ -30,7 +29,15 @@ from vae_tui.widgets.latent_map import LatentMap
 from vae_tui.widgets.reconstructions import ReconstructionView
 from vae_tui.widgets.status_bar import StatusBar
 
+if TYPE_CHECKING:
+    from vae_tui.session import Session
+
 Point = tuple[float, float]
+NO_DIGITS_NOTE = (
+    "No test digits to plot: this checkpoint has no atlas beside it and no test set was found. "
+    "Start again with --data-dir DIR (a folder holding MNIST's IDX files), "
+    "or run `vae train` once, which downloads MNIST."
+)
 VIEWS = {"map": "Map", "grid": "Grid", "reconstructions": "Reconstructions"}
 COLOR_SYSTEMS = {"truecolor": "truecolor", "256": "256", "16": "standard"}
 """--colors values → Textual's TEXTUAL_COLOR_SYSTEM; "none" sets NO_COLOR instead."""
@@ -58,7 +65,7 @@ def _moves(fine: bool) -> list[Binding]:
 
 
 class ExplorerApp(App[None]):
-    """Walk the latent plane of one checkpoint; build it from a :class:`Session` (tests inject their own)."""
+    """Walk the latent plane of one checkpoint, opened by ``open_session`` in a worker (tests pass their own)."""
 
     CSS_PATH = "explorer.tcss"
     TITLE = "vae explore"
@@ -66,6 +73,8 @@ class ExplorerApp(App[None]):
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (38, "-tall"), (46, "-taller")]
     INTERPOLATION_STEPS = 30
     INTERPOLATION_FRAME_S = 0.05
+    ALWAYS_ENABLED = frozenset({"quit", "help", "command_palette"})
+    """Actions that work while the checkpoint is still loading."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
@@ -89,9 +98,12 @@ class ExplorerApp(App[None]):
     marks: reactive[dict[str, Point]] = reactive(dict, always_update=True, init=False)
     view: reactive[str] = reactive("map", init=False)
 
-    def __init__(self, session: Session, export_dir: Path | None = None) -> None:
+    def __init__(self, open_session: Callable[[], Session], export_dir: Path | None = None) -> None:
         super().__init__()
-        self.session = session
+        self.open_session = open_session
+        self.session: Session | None = None
+        self.load_error: str | None = None
+        """Why the checkpoint could not be opened, for the command to print once the app has closed."""
         self.export_dir = Path(export_dir) if export_dir is not None else Path.cwd()
         self._walk: list[Point] = []
         self._walk_timer: Timer | None = None
@@ -101,38 +113,61 @@ class ExplorerApp(App[None]):
         with Horizontal(id="main"):
             with ContentSwitcher(initial="map", id="views"):
                 yield LatentMap(id="map").data_bind(ExplorerApp.cursor, ExplorerApp.marks)
-                yield GridView(self.session.model, id="grid").data_bind(ExplorerApp.cursor)
-                yield ReconstructionView(self.session.model, id="reconstructions")
+                yield GridView(id="grid").data_bind(ExplorerApp.cursor)
+                yield ReconstructionView(id="reconstructions")
             yield DigitPanel(id="side")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(StatusBar).checkpoint = self.session.name
         self._update_step_display()
         self.query_one(DigitPanel).show_marks(self.marks)
-        busy = self.session.test_set_dir is not None
-        self._show_digits(note="Encoding the test set…" if busy else NO_DIGITS_NOTE)
-        if busy:
-            self.query_one(StatusBar).busy = "encoding the test set"
-            self.encode_test_set()
+        self.query_one(StatusBar).busy = "loading the checkpoint"
+        self.query_one(LatentMap).show_note("Loading the checkpoint…")
         self.query_one(LatentMap).focus()
+        self.load_session()
+
+    # ---- opening the checkpoint -------------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="load")
+    def load_session(self) -> None:
+        """Open the checkpoint off the event loop: importing torch and loading weights take seconds."""
+        try:
+            session = self.open_session()
+        except VaeError as error:
+            self.post_message(SessionFailed(str(error)))
+        else:
+            self.post_message(SessionOpened(session))
+
+    @on(SessionFailed)
+    def give_up(self, message: SessionFailed) -> None:
+        self.load_error = message.text
+        self.exit(return_code=1)
+
+    @on(SessionOpened)
+    def start(self, message: SessionOpened) -> None:
+        self.session = session = message.session
+        status = self.query_one(StatusBar)
+        status.checkpoint, status.busy = session.name, ""
+        self.query_one(GridView).attach(session)
+        encoding = session.test_set_dir is not None
+        self._show_digits(note="" if session.digits else "Encoding the test set…" if encoding else NO_DIGITS_NOTE)
+        if encoding:
+            status.busy = "encoding the test set"
+            self.encode_test_set()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.session is not None or action in self.ALWAYS_ENABLED
 
     # ---- the cursor and what follows it -------------------------------------------------------------------------
 
     def watch_cursor(self, cursor: Point) -> None:
         """Decode the digit under the cursor and find its nearest test digit: the per-move work, kept small."""
-        panel = self.query_one(DigitPanel)
-        panel.show_decoded(cursor, decode_points(self.session.model, np.asarray([cursor]))[0])
-        digits = self.session.digits
-        if digits is None or len(digits) == 0:
-            panel.show_nearest(None, "No test\ndigits")
+        if self.session is None:
             return
-        index = digits.nearest(cursor)
-        distance = float(np.hypot(*(digits.means[index] - np.asarray(cursor, np.float32))))
-        panel.show_nearest(
-            digits.images[index].numpy() / 255,
-            f"Nearest test\ndigit: [b]{int(digits.labels[index])}[/b]\nΔ {distance:.2f} away",
-        )
+        panel = self.query_one(DigitPanel)
+        panel.show_decoded(cursor, self.session.decode(cursor))
+        panel.show_nearest(self.session.nearest(cursor))
 
     def watch_marks(self, marks: dict[str, Point]) -> None:
         self.query_one(DigitPanel).show_marks(marks)
@@ -166,10 +201,11 @@ class ExplorerApp(App[None]):
 
     @on(CursorJump)
     def jump(self, message: CursorJump) -> None:
-        self._stop_walk()
-        self.cursor = (round(message.point[0], 6), round(message.point[1], 6))
+        if self.session is not None:
+            self._stop_walk()
+            self.cursor = (round(message.point[0], 6), round(message.point[1], 6))
 
-    # ---- views ------------------------------------------------------------------------------------------------------
+    # ---- views and the test digits ----------------------------------------------------------------------------------
 
     def action_show_view(self, view: str) -> None:
         self.query_one(ContentSwitcher).current = view
@@ -178,20 +214,17 @@ class ExplorerApp(App[None]):
 
     def _show_digits(self, note: str = "") -> None:
         """Hand the session's test digits to the views that draw them."""
-        digits = self.session.digits
-        if digits is None:
-            self.query_one(LatentMap).set_digits(np.zeros((0, 2), np.float32), np.zeros(0, np.int64), note)
-        else:
-            self.query_one(LatentMap).set_digits(digits.means, digits.labels.numpy())
-        self.query_one(ReconstructionView).set_digits(digits, note)
+        assert self.session is not None
+        self.query_one(LatentMap).set_digits(*self.session.means_and_labels(), self.session.palette, note)
+        self.query_one(ReconstructionView).set_digits(self.session, note)
         self.watch_cursor(self.cursor)
 
     @work(thread=True, exclusive=True, group="encode")
     def encode_test_set(self) -> None:
         """Encode the whole test set off the event loop; the atlas (if any) stays on screen meanwhile."""
-        assert self.session.test_set_dir is not None
+        assert self.session is not None
         try:
-            digits = encode_test_set(self.session.model, self.session.dataset, self.session.test_set_dir)
+            digits = self.session.encode_test_set()
         except VaeError as error:
             self.post_message(WorkFailed(f"cannot plot the test set: {error}"))
         else:
@@ -199,6 +232,7 @@ class ExplorerApp(App[None]):
 
     @on(DigitsEncoded)
     def use_test_set(self, message: DigitsEncoded) -> None:
+        assert self.session is not None
         self.session.digits = message.digits
         self.query_one(StatusBar).busy = ""
         self._show_digits()
@@ -206,7 +240,7 @@ class ExplorerApp(App[None]):
     @on(WorkFailed)
     def report_failure(self, message: WorkFailed) -> None:
         self.query_one(StatusBar).busy = ""
-        if self.session.digits is None:
+        if self.session is not None and self.session.digits is None:
             self._show_digits(note=NO_DIGITS_NOTE)
         self.notify(message.text, severity="error", timeout=10)
 
@@ -220,10 +254,9 @@ class ExplorerApp(App[None]):
         if not {"A", "B"} <= self.marks.keys():
             self.notify("Mark two points first: move, press a; move again, press b.", severity="warning")
             return
+        assert self.session is not None
         self._stop_walk()
-        start, end = self.marks["A"], self.marks["B"]
-        self._walk = [(float(x), float(y)) for x, y in interpolation_points(start, end, self.INTERPOLATION_STEPS)]
-        self._walk[-1] = end
+        self._walk = self.session.walk(self.marks["A"], self.marks["B"], self.INTERPOLATION_STEPS)
         self._walk_timer = self.set_interval(self.INTERPOLATION_FRAME_S, self._walk_on)
         self._walk_on()
 
@@ -245,19 +278,18 @@ class ExplorerApp(App[None]):
 
     def action_export(self) -> None:
         """Save what the current view shows as a full-resolution PNG in the export directory."""
+        session = self.session
+        assert session is not None
         if self.view == "grid":
-            grid = self.query_one(GridView)
-            n, extent = grid.n, grid.extent
-            self._export(f"vae-grid-{n}x{n}-range{extent:g}", lambda: latent_grid(self.session.model, n, extent))
+            n, extent = self.query_one(GridView).n, self.query_one(GridView).extent
+            self._export(f"vae-grid-{n}x{n}-range{extent:g}", lambda: session.grid(n, extent))
         elif self.view == "map":
-            digits = self.session.digits
-            if digits is None:
+            if session.digits is None:
                 self.notify("Nothing to export: the map has no test digits.", severity="warning")
                 return
-            map_widget = self.query_one(LatentMap)
-            extent = max(abs(bound) for bound in map_widget.viewport.bounds(*map_widget.size))
-            means, labels = digits.means, digits.labels.numpy()
-            self._export("vae-map", lambda: latent_map(means, labels, extent=extent))
+            latent_map = self.query_one(LatentMap)
+            extent = max(abs(bound) for bound in latent_map.viewport.bounds(*latent_map.size))
+            self._export("vae-map", lambda: session.map_picture(extent))
         else:
             image = self.query_one(ReconstructionView).image
             if image is None:
@@ -266,14 +298,16 @@ class ExplorerApp(App[None]):
             self._export("vae-reconstructions", lambda: image)
 
     @work(thread=True, group="export")
-    def _export(self, stem: str, picture) -> None:
+    def _export(self, stem: str, picture: Callable[[], np.ndarray]) -> None:
+        """Draw the picture and write it under a name not yet taken, off the event loop."""
+        assert self.session is not None
         path = self.export_dir / f"{stem}.png"
         counter = 1
         while path.exists():
             counter += 1
             path = self.export_dir / f"{stem}-{counter}.png"
         try:
-            save_png(picture(), path)
+            self.session.save(picture(), path)
         except VaeError as error:
             self.post_message(WorkFailed(f"export failed: {error}"))
         else:
@@ -293,14 +327,15 @@ class ExplorerApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        if self.session is None:
+            return
         yield SystemCommand("Export PNG", "Save what the current view shows as a PNG", self.action_export)
         for view, title in VIEWS.items():
-            yield SystemCommand(f"Show {title}", f"Switch to the {title.lower()} view", self._view_command(view))
+            yield SystemCommand(
+                f"Show {title}", f"Switch to the {title.lower()} view", partial(self.action_show_view, view)
+            )
         yield SystemCommand("Walk from A to B", "Animate the interpolation between the marks", self.action_interpolate)
         yield SystemCommand("Recentre", "Cursor back to (0, 0), default map range", self.action_recentre)
-
-    def _view_command(self, view: str):
-        return lambda: self.action_show_view(view)
 
 
 def check_terminal() -> None:
@@ -326,8 +361,18 @@ def apply_colors(colors: str | None) -> None:
     textual.constants.COLOR_SYSTEM = COLOR_SYSTEMS[colors]
 
 
+def _open(checkpoint: Path | None, data_dir: Path | None) -> Session:
+    # Imported here, in the loading worker: vae_tui.session brings torch, which must not delay the first frame.
+    from vae_tui.session import open_session
+
+    return open_session(checkpoint, data_dir)
+
+
 def run_explorer(checkpoint: Path | None, data_dir: Path | None, colors: str | None) -> None:
     """Open a checkpoint (the bundled one by default) in the explorer; user mistakes raise VaeError."""
     check_terminal()
     apply_colors(colors)
-    ExplorerApp(open_session(checkpoint, data_dir)).run()
+    app = ExplorerApp(partial(_open, checkpoint, data_dir))
+    app.run()
+    if app.load_error is not None:
+        raise VaeError(app.load_error)

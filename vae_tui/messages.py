@@ -8,6 +8,23 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from vae_core.atlas import Atlas
+    from vae_tui.session import Session
+
+
+class SessionOpened(Message):
+    """The checkpoint is loaded: explore it."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+
+
+class SessionFailed(Message):
+    """The checkpoint could not be opened; the app closes and the command prints ``text``."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
 
 
 class CursorJump(Message):

@@ -1,21 +1,42 @@
-"""What the explorer opens: a checkpoint's model, the test digits to plot, and where the whole test set lives."""
+"""The explorer's one door to vae_core: the model under exploration, its test digits, and every call on them.
+
+Widgets and the app reach the model only through a :class:`Session`, so nothing else in vae_tui imports torch: the
+app draws its first frame while this module (and torch with it) loads in a worker.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from vae_core.atlas import Atlas, build_atlas, load_atlas
 from vae_core.checkpoints import atlas_path_for, bundled_checkpoint_path, load_checkpoint
 from vae_core.errors import VaeError
+from vae_core.images import (
+    DIGIT_COLORS,
+    MAX_GRID_SIDE,
+    decode_points,
+    interpolation_points,
+    latent_grid,
+    latent_map,
+    reconstruction_rows,
+    save_png,
+)
 from vae_core.model import VAE
 from vae_core.plugins import DATASETS
 
-NO_DIGITS_NOTE = (
-    "No test digits to plot: this checkpoint has no atlas beside it and no test set was found. "
-    "Start again with --data-dir DIR (a folder holding MNIST's IDX files), "
-    "or run `vae train` once, which downloads MNIST."
-)
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """The test digit whose latent mean lies closest to a point."""
+
+    image: np.ndarray
+    label: int
+    distance: float
 
 
 @dataclass
@@ -30,6 +51,55 @@ class Session:
     test_set_dir: Path | None = None
     """Where to read the whole test set from in the background; None where there is none."""
     dataset: str = "mnist"
+
+    palette = DIGIT_COLORS
+    max_grid_side = MAX_GRID_SIDE
+
+    def decode(self, point: Point) -> np.ndarray:
+        """The digit [28, 28] decoded at one latent point."""
+        return decode_points(self.model, np.asarray([point], dtype=np.float32))[0]
+
+    def grid(self, n: int, extent: float) -> np.ndarray:
+        """The n×n grid over [-extent, extent]² as one image: exactly what `vae export-grid` writes."""
+        return latent_grid(self.model, n, extent)
+
+    def reconstructions(self, indices: np.ndarray) -> np.ndarray:
+        """These test digits in a row above their reconstructions: one [56, 28·len] image."""
+        assert self.digits is not None
+        return reconstruction_rows(self.model, self.digits.images[indices])
+
+    def nearest(self, point: Point) -> Nearest | None:
+        """The nearest test digit in latent space, or None where there are no test digits."""
+        if self.digits is None or len(self.digits) == 0:
+            return None
+        index = self.digits.nearest(point)
+        distance = float(np.hypot(*(self.digits.means[index] - np.asarray(point, np.float32))))
+        return Nearest(self.digits.images[index].numpy() / 255, int(self.digits.labels[index]), distance)
+
+    def means_and_labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """The test digits' latent means [N, 2] and labels [N] (empty without digits)."""
+        if self.digits is None:
+            return np.zeros((0, 2), np.float32), np.zeros(0, np.int64)
+        return self.digits.means, self.digits.labels.numpy()
+
+    def map_picture(self, extent: float) -> np.ndarray:
+        """The test digits as a label-coloured scatter over [-extent, extent]², as `vae export-map` draws it."""
+        return latent_map(*self.means_and_labels(), extent=extent)
+
+    def walk(self, start: Point, end: Point, steps: int) -> list[Point]:
+        """``steps`` evenly spaced points from start to end, ending exactly on ``end``."""
+        points = [(float(x), float(y)) for x, y in interpolation_points(start, end, steps)]
+        return [*points[:-1], end]
+
+    def encode_test_set(self) -> Atlas:
+        """Every test digit with its latent mean (the slow part: one encoder pass over the split)."""
+        assert self.test_set_dir is not None
+        return build_atlas(self.model, DATASETS.get(self.dataset).load("test", self.test_set_dir, download=False))
+
+    @staticmethod
+    def save(image: np.ndarray, path: Path) -> Path:
+        """Write an image as a PNG at full resolution."""
+        return save_png(image, path)
 
 
 def open_session(checkpoint: Path | None, data_dir: Path | None) -> Session:
@@ -60,8 +130,3 @@ def find_test_set(dataset: str, data_dir: Path | None) -> Path | None:
     except (VaeError, AttributeError, KeyError):
         return None
     return cache if all((cache / f.name).is_file() for f in files) else None
-
-
-def encode_test_set(model: VAE, dataset: str, data_dir: Path) -> Atlas:
-    """Every test digit with its latent mean: the atlas of the whole split (slow part: the encoder pass)."""
-    return build_atlas(model, DATASETS.get(dataset).load("test", data_dir, download=False))

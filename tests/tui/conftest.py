@@ -50,13 +50,13 @@ def session(model):
 
 @pytest.fixture
 def make_app(tmp_path: Path):
-    """Build an explorer on a session; exports go to tmp_path/exports."""
+    """Build an explorer that opens this session (in its loading worker); exports go to tmp_path/exports."""
     from vae_tui.app import ExplorerApp
 
     exports = tmp_path / "exports"
     exports.mkdir()
 
     def make(session) -> ExplorerApp:
-        return ExplorerApp(session, export_dir=exports)
+        return ExplorerApp(lambda: session, export_dir=exports)
 
     return make

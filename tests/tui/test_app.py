@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -33,6 +34,7 @@ def decoded(app: ExplorerApp) -> np.ndarray:
 async def test_moving_the_cursor_changes_coordinates_and_digit(session, make_app):
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         before = decoded(app).copy()
         await pilot.press("right", "right", "up")
         assert app.cursor == pytest.approx((0.2, 0.1))
@@ -46,6 +48,7 @@ async def test_moving_the_cursor_changes_coordinates_and_digit(session, make_app
 async def test_step_keys_fine_moves_and_recentre(session, make_app):
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         await pilot.press("shift+right", "L")
         assert app.cursor == pytest.approx((0.02, 0.0))
         await pilot.press("right_square_bracket", "up")
@@ -58,6 +61,7 @@ async def test_step_keys_fine_moves_and_recentre(session, make_app):
 async def test_the_map_follows_the_cursor_zooms_and_jumps_on_click(session, make_app):
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         latent_map = app.query_one(LatentMap)
         await pilot.press("plus")
         assert latent_map.viewport.span == pytest.approx(3.0 / 1.25)
@@ -75,7 +79,7 @@ async def test_the_map_follows_the_cursor_zooms_and_jumps_on_click(session, make
 async def test_the_map_draws_the_atlas_digits(session, make_app):
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(app, pilot)
         text = "".join(app.query_one(LatentMap).render_line(y).text for y in range(20))
         assert sum("⠁" <= char <= "⣿" for char in text) > 50
 
@@ -83,6 +87,7 @@ async def test_the_map_draws_the_atlas_digits(session, make_app):
 async def test_the_grid_shows_its_cells_and_pans_where_it_does_not_fit(session, make_app):
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         await pilot.press("g")
         await settle(app, pilot)
         grid = app.query_one(GridView)
@@ -104,6 +109,7 @@ async def test_the_grid_shows_its_cells_and_pans_where_it_does_not_fit(session, 
 async def test_a_small_grid_fits_whole_with_the_cursor_cell_highlighted(session, make_app):
     app = make_app(session)
     async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
         await pilot.press("g", *["comma"] * 12)
         await settle(app, pilot)
         grid = app.query_one(GridView)
@@ -117,6 +123,7 @@ async def test_a_small_grid_fits_whole_with_the_cursor_cell_highlighted(session,
 async def test_grid_export_is_identical_to_export_grid(session, make_app, tmp_path):
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         await pilot.press("g", "full_stop", "minus")
         await settle(app, pilot)
         await pilot.press("e")
@@ -138,6 +145,7 @@ async def test_grid_export_matches_the_cli_command(session, make_app, random_che
         pytest.skip(f"`vae export-grid` is not available: {result.output.strip()[:200]}")
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         await pilot.press("g")
         await settle(app, pilot)
         await pilot.press("e")
@@ -148,6 +156,7 @@ async def test_grid_export_matches_the_cli_command(session, make_app, random_che
 async def test_map_and_reconstruction_exports_and_no_overwrite(session, make_app):
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         await pilot.press("e")
         await settle(app, pilot)
         await pilot.press("e")
@@ -166,6 +175,7 @@ async def test_map_and_reconstruction_exports_and_no_overwrite(session, make_app
 async def test_new_reconstruction_set(session, make_app):
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         await pilot.press("r")
         view = app.query_one(ReconstructionView)
         first = view.image.copy()
@@ -177,6 +187,7 @@ async def test_interpolation_walks_from_a_to_b(session, make_app):
     app = make_app(session)
     app.INTERPOLATION_FRAME_S = 0.01
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         await pilot.press("i")  # no marks yet: a warning, no walk
         assert app._walk_timer is None
         await pilot.press("left", "left", "a", *["right"] * 5, "up", "b", "0")
@@ -199,7 +210,7 @@ async def test_without_atlas_or_data_the_map_says_how_to_get_data(session, make_
     session.digits = None
     app = make_app(session)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await settle(app, pilot)
         latent_map = app.query_one(LatentMap)
         text = " ".join(latent_map.render_line(y).text.strip() for y in range(latent_map.size.height))
         assert "--data-dir" in text
@@ -229,9 +240,40 @@ async def test_a_bad_data_dir_is_a_notification(session, make_app, tmp_path):
         assert len(session.digits) == 400  # the atlas stays
 
 
+async def test_a_checkpoint_that_fails_to_open_closes_the_app_with_its_message(tmp_path):
+    def broken():
+        raise VaeError("checkpoint x.safetensors is damaged")
+
+    app = ExplorerApp(broken, export_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+    assert app.load_error == "checkpoint x.safetensors is damaged"
+    assert app.return_code == 1
+
+
+async def test_keys_wait_for_the_checkpoint(session, make_app):
+    opened = threading.Event()
+
+    def slow_open():
+        opened.wait(10)
+        return session
+
+    app = ExplorerApp(slow_open, export_dir=make_app(session).export_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("right", "e")
+        assert app.cursor == (0.0, 0.0)
+        assert "loading the checkpoint" in app.query_one(StatusBar).render().plain
+        opened.set()
+        await settle(app, pilot)
+        await pilot.press("right")
+        assert app.cursor == pytest.approx((0.1, 0.0))
+        assert decoded(app) is not None
+
+
 async def test_help_screen_opens_and_closes(session, make_app):
     app = make_app(session)
     async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
         await pilot.press("question_mark")
         assert app.screen.__class__.__name__ == "HelpScreen"
         await pilot.press("escape")
@@ -242,7 +284,7 @@ async def test_no_color_draws_digits_in_glyphs(session, make_app, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(app, pilot)
         view = app.query_one("#decoded", DigitView)
         text = "".join(view.render_line(y).text for y in range(view.size.height))
         assert "▀" not in text or set(text) <= {" ", "▀", "▄", "█"}
@@ -293,7 +335,7 @@ def test_colors_choose_textual_color_system(monkeypatch, colors, system):
     from vae_tui.app import apply_colors
 
     monkeypatch.setattr(textual.constants, "COLOR_SYSTEM", textual.constants.COLOR_SYSTEM)
-    monkeypatch.delenv("TEXTUAL_COLOR_SYSTEM", raising=False)
+    monkeypatch.setenv("TEXTUAL_COLOR_SYSTEM", "auto")  # restored (or removed) after the test
     apply_colors(colors)
     assert system == textual.constants.COLOR_SYSTEM
 
@@ -301,7 +343,8 @@ def test_colors_choose_textual_color_system(monkeypatch, colors, system):
 def test_colors_none_sets_no_color_and_unknown_is_an_error(monkeypatch):
     from vae_tui.app import apply_colors
 
-    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("NO_COLOR", "")  # so that monkeypatch removes it again after the test
+    monkeypatch.delenv("NO_COLOR")
     apply_colors("none")
     assert os.environ["NO_COLOR"] == "1"
     with pytest.raises(VaeError, match="truecolor, 256, 16, none"):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from vae_tui.widgets.digit_view import DigitView
+
+if TYPE_CHECKING:
+    from vae_tui.session import Nearest
 
 Point = tuple[float, float]
 
@@ -30,15 +35,19 @@ class DigitPanel(Vertical):
         self._nearest_text = ""
         self._marks_text = ""
 
-    def show_decoded(self, point: Point, image: np.ndarray, walk: str = "") -> None:
-        """The digit decoded at ``point``; ``walk`` says where an interpolation is (e.g. "A→B 3/30")."""
-        self.query_one("#decoded-title", Static).update(f"Decoded at {format_point(point)} {walk}".rstrip())
+    def show_decoded(self, point: Point, image: np.ndarray) -> None:
+        """The digit decoded at ``point``."""
+        self.query_one("#decoded-title", Static).update(f"Decoded at {format_point(point)}")
         self.query_one("#decoded", DigitView).show(image)
 
-    def show_nearest(self, image: np.ndarray | None, text: str) -> None:
-        """The nearest test digit (None where there are no test digits) with a line or two about it."""
-        self.query_one("#nearest", DigitView).show(image)
-        self._nearest_text = text
+    def show_nearest(self, nearest: Nearest | None) -> None:
+        """The nearest test digit and its label (None where there are no test digits)."""
+        self.query_one("#nearest", DigitView).show(None if nearest is None else nearest.image)
+        self._nearest_text = (
+            "No test\ndigits"
+            if nearest is None
+            else f"Nearest test\ndigit: [b]{nearest.label}[/b]\nΔ {nearest.distance:.2f} away"
+        )
         self._update_info()
 
     def show_marks(self, marks: dict[str, Point]) -> None:

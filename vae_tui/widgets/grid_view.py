@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from textual import events, work
@@ -12,10 +12,12 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from vae_core.images import MAX_GRID_SIDE, SIDE, latent_grid
-from vae_core.model import VAE
+from vae_core.errors import VaeError
 from vae_tui.blocks import image_strips, place, resample
-from vae_tui.messages import CursorJump
+from vae_tui.messages import CursorJump, WorkFailed
+
+if TYPE_CHECKING:
+    from vae_tui.session import Session
 
 Point = tuple[float, float]
 SIZE = Binding.Group("Size", compact=True)
@@ -51,17 +53,22 @@ def grid_cell(point: Point, n: int, extent: float) -> tuple[int, int] | None:
 
 
 def grid_window(
-    n: int, width: int, height: int, around: tuple[int, int] | None, previous: tuple[int, int] = (0, 0)
+    n: int,
+    side: int,
+    width: int,
+    height: int,
+    around: tuple[int, int] | None,
+    previous: tuple[int, int] = (0, 0),
 ) -> GridWindow:
-    """The largest scale at which the whole grid fits; else half-size digits panned to show the cell ``around``.
+    """The largest scale at which the whole grid of ``side``-pixel digits fits; else half size, panned to ``around``.
 
     The window moves from its ``previous`` first (row, column) only as far as it must when the cell is next to
     it, as a list scrolls; a cell further away (a jump, a resize, the first view) is centred.
     """
     for scale in (3.0, 2.0, 1.0, LEGIBLE_SCALE):
-        if n * SIDE * scale <= width and n * SIDE * scale / 2 <= height:
+        if n * side * scale <= width and n * side * scale / 2 <= height:
             return GridWindow(scale, 0, 0, n, n, n)
-    cell_width, cell_height = int(SIDE * LEGIBLE_SCALE), int(SIDE * LEGIBLE_SCALE / 2)
+    cell_width, cell_height = int(side * LEGIBLE_SCALE), int(side * LEGIBLE_SCALE / 2)
     columns, rows = max(1, min(n, width // cell_width)), max(1, min(n, height // cell_height))
     first_row, first_column = previous
     if around is not None:
@@ -76,7 +83,7 @@ def grid_window(
 
 
 class GridView(Widget, can_focus=True):
-    """The grid view; the decoded image is exactly what ``vae export-grid`` writes for the same n and range."""
+    """The grid view; :attr:`image` is exactly what ``vae export-grid`` writes for the same n and range."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("comma,less_than_sign", "resize_grid(-1)", "Fewer digits", key_display="<", group=SIZE),
@@ -89,11 +96,11 @@ class GridView(Widget, can_focus=True):
     n: reactive[int] = reactive(15, init=False)
     extent: reactive[float] = reactive(2.0, init=False)
 
-    def __init__(self, model: VAE, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.model = model
+        self.session: Session | None = None
         self.image: np.ndarray | None = None
-        """latent_grid(model, n, extent) for the settings shown, [28n, 28n]."""
+        """The grid image for the settings shown, [28n, 28n]."""
         self.shown: tuple[int, float] | None = None
         """(n, extent) of the image on screen; it lags the settings while a decode runs."""
         self.window = GridWindow(1.0, 0, 0, 0, 0, 0)
@@ -105,11 +112,14 @@ class GridView(Widget, can_focus=True):
         """The latent distance between neighbouring cells."""
         return 2 * self.extent / (self.n - 1) if self.n > 1 else 2 * self.extent
 
-    def on_mount(self) -> None:
+    def attach(self, session: Session) -> None:
+        """Start drawing the grid of this session's model."""
+        self.session = session
         self.decode()
 
     def action_resize_grid(self, change: int) -> None:
-        self.n = min(max(self.n + change, 1), MAX_GRID_SIDE)
+        if self.session is not None:
+            self.n = min(max(self.n + change, 1), self.session.max_grid_side)
 
     def action_zoom(self, factor: float) -> None:
         self.extent = float(np.clip(round(self.extent * factor, 3), 0.1, 50.0))
@@ -129,8 +139,14 @@ class GridView(Widget, can_focus=True):
     @work(thread=True, exclusive=True, group="grid")
     def decode(self) -> None:
         """Decode the whole grid in one batch, off the event loop (a 100×100 grid takes a while)."""
+        if self.session is None:
+            return
         n, extent = self.n, self.extent
-        image = latent_grid(self.model, n, extent)
+        try:
+            image = self.session.grid(n, extent)
+        except VaeError as error:
+            self.post_message(WorkFailed(f"cannot draw the grid: {error}"))
+            return
         self.app.call_from_thread(self._show, n, extent, image)
 
     def _show(self, n: int, extent: float, image: np.ndarray) -> None:
@@ -140,13 +156,18 @@ class GridView(Widget, can_focus=True):
         self.border_title = f"Grid {n}×{n} over ±{extent:g}"
         self._place_window()
 
+    @property
+    def _side(self) -> int:
+        """The side of one digit in pixels."""
+        return self.image.shape[0] // self.shown[0] if self.image is not None and self.shown else 28
+
     def _place_window(self) -> None:
         """Choose the cells on screen for this size and cursor, and say so where the grid does not fit."""
         if self.shown is None:
             return
         n, extent = self.shown
         previous = (self.window.first_row, self.window.first_column)
-        self.window = window = grid_window(n, *self.size, grid_cell(self.cursor, n, extent), previous)
+        self.window = window = grid_window(n, self._side, *self.size, grid_cell(self.cursor, n, extent), previous)
         self.border_subtitle = (
             ""
             if window.complete
@@ -158,14 +179,14 @@ class GridView(Widget, can_focus=True):
     @property
     def _left(self) -> int:
         """Blank columns before the first cell, centring the grid."""
-        return max(0, (self.size.width - int(self.window.columns * SIDE * self.window.scale)) // 2)
+        return max(0, (self.size.width - int(self.window.columns * self._side * self.window.scale)) // 2)
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is None or self.image is None:
             return
         window, left = self.window, self._left
-        cell_width, cell_height = SIDE * window.scale, SIDE * window.scale / 2
+        cell_width, cell_height = self._side * window.scale, self._side * window.scale / 2
         column, row = int((offset.x - left) // cell_width), int(offset.y // cell_height)
         if offset.x >= left and column < window.columns and row < window.rows:
             self.post_message(CursorJump(self.point_of(window.first_row + row, window.first_column + column)))
@@ -186,11 +207,11 @@ class GridView(Widget, can_focus=True):
         if self.image is None or self.shown is None:
             return []
         n, extent = self.shown
-        window = self.window
-        top, bottom = window.first_row * SIDE, (window.first_row + window.rows) * SIDE
-        start, stop = window.first_column * SIDE, (window.first_column + window.columns) * SIDE
+        window, side = self.window, self._side
+        top, bottom = window.first_row * side, (window.first_row + window.rows) * side
+        start, stop = window.first_column * side, (window.first_column + window.columns) * side
         picture = resample(self.image[top:bottom, start:stop], window.scale)
-        cell_width, cell_height = int(SIDE * window.scale), int(SIDE * window.scale / 2)
+        cell_width, cell_height = int(side * window.scale), int(side * window.scale / 2)
         highlight = np.zeros((picture.shape[0] // 2, picture.shape[1]), dtype=bool)
         cell = grid_cell(self.cursor, n, extent)
         if cell is not None:

@@ -15,7 +15,6 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from vae_core.images import DIGIT_COLORS
 from vae_tui.blocks import braille_cells, map_strips
 from vae_tui.messages import CursorJump
 
@@ -92,19 +91,26 @@ class LatentMap(Widget, can_focus=True):
         super().__init__(id=id)
         self.means = np.zeros((0, 2), dtype=np.float32)
         self.labels = np.zeros(0, dtype=np.int64)
+        self.palette: tuple[tuple[int, int, int], ...] = ()
         self.note = ""
         self._base_key: tuple | None = None
         self._base: list[Strip] = []
         self._cells: tuple[np.ndarray, np.ndarray] | None = None
         self._axes: tuple[int | None, int | None] = (None, None)
         self._note_rows: range = range(0)
-        self.border_subtitle = " ".join(
-            f"[rgb({r},{g},{b})]●[/]{digit}" for digit, (r, g, b) in enumerate(DIGIT_COLORS)
-        )
 
-    def set_digits(self, means: np.ndarray, labels: np.ndarray, note: str = "") -> None:
-        """Plot these latent means [N, 2] coloured by label; ``note`` is shown over the map (e.g. no data)."""
-        self.means, self.labels, self.note = means, labels, note
+    def set_digits(
+        self, means: np.ndarray, labels: np.ndarray, palette: tuple[tuple[int, int, int], ...], note: str = ""
+    ) -> None:
+        """Plot latent means [N, 2] in their label's colour from ``palette``; ``note`` shows over the map."""
+        self.means, self.labels, self.palette, self.note = means, labels, palette, note
+        self.border_subtitle = " ".join(f"[rgb({r},{g},{b})]●[/]{digit}" for digit, (r, g, b) in enumerate(palette))
+        self._base_key = None
+        self.refresh()
+
+    def show_note(self, note: str) -> None:
+        """Say something over the map (loading, no data) without changing the dots."""
+        self.note = note
         self._base_key = None
         self.refresh()
 
@@ -154,7 +160,7 @@ class LatentMap(Widget, can_focus=True):
         return map_strips(
             codes[y : y + 1],
             majority[y : y + 1],
-            DIGIT_COLORS,
+            self.palette,
             (0 if self._axes[0] == y else None, self._axes[1]),
             {(0, column): text for column, text in marks.items()},
             mono=self.app.no_color,
@@ -178,7 +184,7 @@ class LatentMap(Widget, can_focus=True):
         self._cells = braille_cells(columns, rows, self.labels, width, height)
         axis_row, axis_column = self.viewport.to_cell((0.0, 0.0), width, height)
         self._axes = (axis_row if 0 <= axis_row < height else None, axis_column if 0 <= axis_column < width else None)
-        self._base = map_strips(*self._cells, DIGIT_COLORS, self._axes, mono=self.app.no_color)
+        self._base = map_strips(*self._cells, self.palette, self._axes, mono=self.app.no_color)
         self._write_note(width, height)
         self._base_key = key
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from rich.segment import Segment
@@ -12,12 +12,14 @@ from textual.binding import Binding, BindingType
 from textual.strip import Strip
 from textual.widget import Widget
 
-from vae_core.atlas import Atlas
-from vae_core.images import SIDE, reconstruction_rows
-from vae_core.model import VAE
 from vae_tui.blocks import image_strips, place, resample
 
+if TYPE_CHECKING:
+    from vae_tui.session import Session
+
 MAX_SHOWN = 20
+SIDE = 28
+"""Pixels on a side of one test digit (the MNIST format)."""
 NOTE_STYLE = Style(italic=True)
 
 
@@ -32,10 +34,9 @@ class ReconstructionView(Widget, can_focus=True):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("n", "new_set", "New digits")]
 
-    def __init__(self, model: VAE, seed: int = 0, *, id: str | None = None) -> None:
+    def __init__(self, seed: int = 0, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.model = model
-        self.digits: Atlas | None = None
+        self.session: Session | None = None
         self.note = ""
         self.image: np.ndarray | None = None
         self._rng = np.random.default_rng(seed)
@@ -44,14 +45,15 @@ class ReconstructionView(Widget, can_focus=True):
         self._strips: list[Strip] = []
         self._strips_key: tuple | None = None
 
-    def set_digits(self, digits: Atlas | None, note: str = "") -> None:
-        """Draw reconstructions of these test digits (None: show ``note`` instead)."""
-        self.digits, self.note = digits, note
+    def set_digits(self, session: Session, note: str = "") -> None:
+        """Draw reconstructions of the session's test digits (where it has none: show ``note`` instead)."""
+        self.session, self.note = session, note
         self.action_new_set()
 
     def action_new_set(self) -> None:
         """A fresh random order of the digits; the first ones that fit are shown."""
-        self._order = self._rng.permutation(len(self.digits)) if self.digits is not None else self._order[:0]
+        digits = self.session.digits if self.session is not None else None
+        self._order = self._rng.permutation(len(digits)) if digits is not None else self._order[:0]
         self._reconstruct()
 
     def on_resize(self) -> None:
@@ -62,12 +64,12 @@ class ReconstructionView(Widget, can_focus=True):
         """Reconstruct the first digits of the current order, as many as fit."""
         self._count = reconstruction_layout(*self.size)[1]
         chosen = self._order[: self._count]
-        if self.digits is None or len(chosen) == 0:
+        if self.session is None or self.session.digits is None or len(chosen) == 0:
             self.image = None
             self.border_title = "Reconstructions"
         else:
-            self.image = reconstruction_rows(self.model, self.digits.images[chosen])
-            labels = " ".join(str(int(self.digits.labels[i])) for i in chosen)
+            self.image = self.session.reconstructions(chosen)
+            labels = " ".join(str(int(self.session.digits.labels[i])) for i in chosen)
             self.border_title = f"Test digits {labels} (top) and their reconstructions"
         self._strips_key = None
         self.refresh()
@@ -86,5 +88,4 @@ class ReconstructionView(Widget, can_focus=True):
             return [Strip([Segment(line, NOTE_STYLE)]).crop(0, width) for line in lines]
         picture = resample(self.image, scale)
         left = max(0, (width - picture.shape[1]) // 2)
-        strips = image_strips(picture, mono=self.app.no_color)
-        return place(strips, width, left, self.rich_style)
+        return place(image_strips(picture, mono=self.app.no_color), width, left, self.rich_style)
