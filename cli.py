@@ -555,7 +555,7 @@ def evaluate(
             test_set.labels.numpy(),
             neighbours=5,
         )
-    table = Table(title=f"{path} on {test_set.describe()}", title_justify="left", caption_justify="left")
+    table = Table(title=f"{path} on the {test_set.split} set", title_justify="left", caption_justify="left")
     table.add_column("per test image")
     table.add_column("value", justify="right")
     table.add_row("reconstruction (BCE)", f"{loss.bce:.2f} nats")
