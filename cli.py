@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from vae_core.checkpoints import CheckpointInfo
     from vae_core.data import ImageSet
     from vae_core.model import VAE
-    from vae_core.training import EpochEnded, LossSummary, TrainEvent, TrainResult, TrainStarted
+    from vae_core.training import EpochEnded, LossSummary, StopFlag, TrainEvent, TrainResult, TrainStarted
 
 DEFAULT_OUT = Path("vae-mnist.safetensors")
 COMMAND_LINE = "vae.command_line"
@@ -361,7 +361,7 @@ def training_summary(result: TrainResult) -> Table:
 
 
 @contextmanager
-def stop_on_signals(stop: Any) -> Iterator[None]:
+def stop_on_signals(stop: StopFlag) -> Iterator[None]:
     """Ctrl-C or SIGTERM asks the training loop to stop and save; a second Ctrl-C stops at once."""
 
     def request_stop(signum: int, frame: object) -> None:
