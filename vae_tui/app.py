@@ -124,7 +124,8 @@ class ExplorerApp(App[None]):
         self.query_one(StatusBar).busy = "loading the checkpoint"
         self.query_one(LatentMap).show_note("Loading the checkpoint…")
         self.query_one(LatentMap).focus()
-        self.load_session()
+        # After the first frame is on screen: importing torch holds the interpreter for a good while.
+        self.call_after_refresh(self.load_session)
 
     # ---- opening the checkpoint -------------------------------------------------------------------------------------
 
@@ -363,8 +364,13 @@ def apply_colors(colors: str | None) -> None:
 
 def _open(checkpoint: Path | None, data_dir: Path | None) -> Session:
     # Imported here, in the loading worker: vae_tui.session brings torch, which must not delay the first frame.
+    import torch
+
     from vae_tui.session import open_session
 
+    # The explorer decodes 1 to a few hundred points at a time: on one thread that takes a few milliseconds, while
+    # OpenMP's hand-off between threads, on a machine busy with other work, was measured to cost up to 70 ms.
+    torch.set_num_threads(1)
     return open_session(checkpoint, data_dir)
 
 
