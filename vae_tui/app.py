@@ -119,6 +119,9 @@ class ExplorerApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        grid = self.query_one(GridView)
+        for setting in ("n", "extent"):  # the grid's spacing is the step in the grid view
+            self.watch(grid, setting, lambda _: self._update_step_display(), init=False)
         self._update_step_display()
         self.query_one(DigitPanel).show_marks(self.marks)
         self.query_one(StatusBar).busy = "loading the checkpoint"

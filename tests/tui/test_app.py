@@ -120,6 +120,23 @@ async def test_a_small_grid_fits_whole_with_the_cursor_cell_highlighted(session,
         assert app.cursor == pytest.approx((-2.0, 0.0))
 
 
+async def test_clicking_a_grid_cell_moves_the_cursor_there(session, make_app):
+    app = make_app(session)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("g", *["comma"] * 10)  # 5×5: the whole grid fits
+        await settle(app, pilot)
+        grid = app.query_one(GridView)
+        assert grid.window.complete
+        assert app.query_one(StatusBar).step == 1.0
+        cell_width, cell_height = int(28 * grid.window.scale), int(14 * grid.window.scale)
+        left = (grid.size.width - 5 * cell_width) // 2
+        # Row 1, column 3, a little inside the cell; +1 for the border.
+        await pilot.click(GridView, offset=(1 + left + cell_width * 3 + 2, 1 + cell_height * 1 + 2))
+        assert app.cursor == pytest.approx(grid.point_of(1, 3))
+        assert app.cursor == pytest.approx((1.0, 1.0))
+
+
 async def test_grid_export_is_identical_to_export_grid(session, make_app, tmp_path):
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:

@@ -53,31 +53,30 @@ def grid_cell(point: Point, n: int, extent: float) -> tuple[int, int] | None:
 
 
 def grid_window(
-    n: int,
-    side: int,
-    width: int,
-    height: int,
-    around: tuple[int, int] | None,
-    previous: tuple[int, int] = (0, 0),
+    n: int, side: int, width: int, height: int, around: tuple[int, int] | None, previous: GridWindow | None = None
 ) -> GridWindow:
     """The largest scale at which the whole grid of ``side``-pixel digits fits; else half size, panned to ``around``.
 
-    The window moves from its ``previous`` first (row, column) only as far as it must when the cell is next to
-    it, as a list scrolls; a cell further away (a jump, a resize, the first view) is centred.
+    A window of the same shape as the ``previous`` one moves only as far as it must when the cell is next to it,
+    as a list scrolls; otherwise (a jump, a resize, the first view) the cell is centred.
     """
     for scale in (3.0, 2.0, 1.0, LEGIBLE_SCALE):
         if n * side * scale <= width and n * side * scale / 2 <= height:
             return GridWindow(scale, 0, 0, n, n, n)
     cell_width, cell_height = int(side * LEGIBLE_SCALE), int(side * LEGIBLE_SCALE / 2)
     columns, rows = max(1, min(n, width // cell_width)), max(1, min(n, height // cell_height))
-    first_row, first_column = previous
-    if around is not None:
-        row, column = around
-        if first_row - 1 <= row <= first_row + rows and first_column - 1 <= column <= first_column + columns:
-            first_row = min(max(first_row, row - rows + 1), row)
-            first_column = min(max(first_column, column - columns + 1), column)
-        else:
-            first_row, first_column = row - rows // 2, column - columns // 2
+    row, column = around if around is not None else (n // 2, n // 2)
+    same_shape = previous is not None and (previous.n, previous.rows, previous.columns) == (n, rows, columns)
+    if same_shape and (
+        previous.first_row - 1 <= row <= previous.first_row + rows
+        and previous.first_column - 1 <= column <= previous.first_column + columns
+    ):
+        first_row = min(max(previous.first_row, row - rows + 1), row)
+        first_column = min(max(previous.first_column, column - columns + 1), column)
+    elif same_shape and around is None:
+        first_row, first_column = previous.first_row, previous.first_column
+    else:
+        first_row, first_column = row - rows // 2, column - columns // 2
     first_row, first_column = min(max(first_row, 0), n - rows), min(max(first_column, 0), n - columns)
     return GridWindow(LEGIBLE_SCALE, first_row, first_column, rows, columns, n)
 
@@ -166,8 +165,8 @@ class GridView(Widget, can_focus=True):
         if self.shown is None:
             return
         n, extent = self.shown
-        previous = (self.window.first_row, self.window.first_column)
-        self.window = window = grid_window(n, self._side, *self.size, grid_cell(self.cursor, n, extent), previous)
+        cell = grid_cell(self.cursor, n, extent)
+        self.window = window = grid_window(n, self._side, *self.size, cell, self.window)
         self.border_subtitle = (
             ""
             if window.complete
