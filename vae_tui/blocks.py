@@ -164,5 +164,11 @@ def map_strips(
 
 def place(strips: list[Strip], width: int, left: int, style: Style | None = None) -> list[Strip]:
     """Strips shifted ``left`` cells right and cut or filled to ``width``, the gaps painted in ``style``."""
-    margin = Strip.blank(left, style)
-    return [Strip.join([margin, strip]).extend_cell_length(width, style).crop(0, width) for strip in strips]
+    placed = []
+    for strip in strips:
+        right = width - left - strip.cell_length
+        if right < 0:  # too wide: cut (the slow path, rare)
+            placed.append(Strip.join([Strip.blank(left, style), strip]).crop(0, width))
+            continue
+        placed.append(Strip([Segment(" " * left, style), *strip, Segment(" " * right, style)], width))
+    return placed

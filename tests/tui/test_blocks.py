@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from rich.color import Color
 
-from vae_tui.blocks import braille_cells, image_strips, map_strips, resample, to_levels
+from vae_tui.blocks import braille_cells, image_strips, map_strips, place, resample, to_levels
 
 # Four rows, two columns: each strip holds two stacked rows, so this gives 2 strips of 2 cells.
 KNOWN = np.array(
@@ -94,3 +94,11 @@ def test_map_strips_draw_dots_axes_and_marks():
     assert [strip.text for strip in strips] == ["⠁│A", "─┼⠁"]
     assert cells(strips[0])[0][1].color == Color.from_rgb(2, 2, 2)
     assert [strip.text for strip in map_strips(codes, majority, palette, mono=True)] == ["2  ", "  4"]
+
+
+def test_place_pads_and_cuts_to_the_width():
+    strips = image_strips(np.ones((2, 3)))
+    (padded,) = place(strips, width=6, left=2)
+    assert padded.cell_length == 6 and padded.text == "  ▀▀▀ "
+    (cut,) = place(strips, width=4, left=2)
+    assert cut.cell_length == 4 and cut.text == "  ▀▀"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import textwrap
 from dataclasses import dataclass, replace
 from typing import ClassVar
@@ -49,8 +50,9 @@ class Viewport:
 
     def to_cell(self, point: Point, width: int, height: int) -> tuple[int, int]:
         """The (row, column) of the cell holding ``point`` (possibly outside the map)."""
-        columns, rows = self.to_dots(np.asarray([point], dtype=np.float64), width, height)
-        return int(np.floor(rows[0] / 4)), int(np.floor(columns[0] / 2))
+        x_min, _, _, y_max = self.bounds(width, height)
+        unit = self.unit(width, height)
+        return math.floor((y_max - point[1]) / unit / 4), math.floor((point[0] - x_min) / unit / 2)
 
     def cell_center(self, row: int, column: int, width: int, height: int) -> Point:
         """The latent point at the middle of a cell."""
@@ -98,6 +100,8 @@ class LatentMap(Widget, can_focus=True):
         self._cells: tuple[np.ndarray, np.ndarray] | None = None
         self._axes: tuple[int | None, int | None] = (None, None)
         self._note_rows: range = range(0)
+        self._marks: dict[int, dict[int, str]] = {}
+        self._marks_key: tuple | None = None
 
     def set_digits(
         self, means: np.ndarray, labels: np.ndarray, palette: tuple[tuple[int, int, int], ...], note: str = ""
@@ -153,7 +157,7 @@ class LatentMap(Widget, can_focus=True):
             return Strip.blank(width, self.rich_style)
         if y in self._note_rows:
             return self._base[y]
-        marks = self._marks_on_row(y, width, height)
+        marks = self._mark_cells(width, height).get(y)
         if not marks:
             return self._base[y]
         codes, majority = self._cells
@@ -166,14 +170,17 @@ class LatentMap(Widget, can_focus=True):
             mono=self.app.no_color,
         )[0]
 
-    def _marks_on_row(self, y: int, width: int, height: int) -> dict[int, str]:
-        """Column → character of the marks (A, B, then the cursor on top) that fall on row ``y``."""
-        found = {}
-        for text, point in [*self.marks.items(), ("╋", self.cursor)]:
-            row, column = self.viewport.to_cell(point, width, height)
-            if row == y and 0 <= column < width:
-                found[column] = text
-        return found
+    def _mark_cells(self, width: int, height: int) -> dict[int, dict[int, str]]:
+        """Row → column → character of the marks (A, B, then the cursor on top), worked out once per frame."""
+        key = (width, height, self.viewport, self.cursor, tuple(self.marks.items()))
+        if key != self._marks_key:
+            self._marks = {}
+            for text, point in [*self.marks.items(), ("╋", self.cursor)]:
+                row, column = self.viewport.to_cell(point, width, height)
+                if 0 <= row < height and 0 <= column < width:
+                    self._marks.setdefault(row, {})[column] = text
+            self._marks_key = key
+        return self._marks
 
     def _ensure_base(self, width: int, height: int) -> None:
         """Rasterise the dots and axes once per size, viewport and data; marks are drawn over it per line."""
