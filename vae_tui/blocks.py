@@ -170,5 +170,7 @@ def place(strips: list[Strip], width: int, left: int, style: Style | None = None
         if right < 0:  # too wide: cut (the slow path, rare)
             placed.append(Strip.join([Strip.blank(left, style), strip]).crop(0, width))
             continue
-        placed.append(Strip([Segment(" " * left, style), *strip, Segment(" " * right, style)], width))
+        segments = [Segment(" " * left, style)] if left else []
+        segments += [*strip, Segment(" " * right, style)] if right else [*strip]
+        placed.append(Strip(segments, width))
     return placed
