@@ -125,8 +125,10 @@ def _parse_info(path: Path, metadata: dict[str, Any]) -> CheckpointInfo:
         )
     try:
         config = VAEConfig(**metadata["config"])
-    except (KeyError, TypeError) as error:
+    except (KeyError, TypeError, VaeError) as error:
         raise VaeError(f"checkpoint {path} has an unreadable model config ({error})") from None
+    if not isinstance(metadata.get("model", "vae"), str) or not isinstance(metadata.get("provenance", {}), dict):
+        raise VaeError(f"checkpoint {path} has unreadable metadata (its model name or provenance)")
     return CheckpointInfo(
         config=config,
         model=metadata.get("model", "vae"),
@@ -141,8 +143,12 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> tuple[VAE
 
     tensors, metadata = read_tensors(path)
     info = _parse_info(path, metadata)
-    model = MODELS.get(info.model)(info.config)
+    build = MODELS.get(info.model)
     try:
+        # The weights must fit a storage-less model first, so a config that promises a huge network allocates nothing.
+        with torch.device("meta"):
+            build(info.config).load_state_dict(tensors, strict=True, assign=True)
+        model = build(info.config)
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as error:
         raise VaeError(f"checkpoint {path} does not fit its model: {_first_line(error)}") from None

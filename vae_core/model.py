@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vae_core.errors import VaeError
+
 PIXELS = 28 * 28
 
 
@@ -18,6 +20,11 @@ class VAEConfig:
     latent_dim: int = 2
     hidden_dim: int = 512
     input_dim: int = PIXELS
+
+    def __post_init__(self) -> None:
+        for name, value in self.to_dict().items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise VaeError(f"{name.replace('_', ' ')} must be a whole number of at least 1, got {value!r}")
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
