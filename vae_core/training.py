@@ -611,14 +611,23 @@ class _Run:
         tensors, meta = read_tensors(path, "resume file")
         if meta.get("format") != "vae-explorer-resume" or meta.get("format_version") != 1:
             raise VaeError(f"resume file {path} is not a vae-explorer resume file this version can read")
-        if meta["train_size"] != len(self.train_set):
+        try:
+            train_size, stored = meta["train_size"], TrainConfig(**meta["train_config"])
+            model_config, provenance = VAEConfig(**meta["model_config"]), dict(meta.get("provenance", {}))
+            state = _State(sums=tensors["epoch_sums"].to(self.device), **meta["state"])
+            if not all(isinstance(value, int) for value in (train_size, state.epoch, state.step, state.best_epoch)):
+                raise ValueError("its image, epoch and step counts are not whole numbers")
+        except KeyError as error:
+            raise VaeError(f"resume file {path} is damaged or from another version: it lacks {error}") from None
+        except (TypeError, ValueError, VaeError) as error:
+            raise VaeError(f"resume file {path} is damaged or from another version: {error}") from None
+        if train_size != len(self.train_set):
             raise VaeError(
-                f"resume file {path} was made with {meta['train_size']} training images, "
+                f"resume file {path} was made with {train_size} training images, "
                 f"not {len(self.train_set)}: resume with the same dataset"
             )
-        stored = TrainConfig(**meta["train_config"])
-        self._setup(replace(stored, epochs=max(stored.epochs, self.config.epochs)), VAEConfig(**meta["model_config"]))
-        self.provenance = {**meta.get("provenance", {}), **self.provenance}
+        self._setup(replace(stored, epochs=max(stored.epochs, self.config.epochs)), model_config)
+        self.provenance = {**provenance, **self.provenance}
         try:
             modules = [("model.", self.model), ("best.", self.best_model)]
             if self.ema is not self.model:
@@ -634,4 +643,4 @@ class _Run:
             self.noise.set_state(tensors["noise_rng"])
         except (RuntimeError, KeyError, ValueError) as error:
             raise VaeError(f"resume file {path} does not match this model: {error}") from None
-        self.state = _State(sums=tensors["epoch_sums"].to(self.device), **meta["state"])
+        self.state = state
