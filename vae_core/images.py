@@ -31,6 +31,9 @@ DIGIT_COLORS: tuple[tuple[int, int, int], ...] = (
 )
 """One colour per digit label 0-9 (matplotlib's tab10), shared by the PNG map and the explorer's legend."""
 MAX_GRID_SIDE = 100
+MAX_INTERPOLATION_STEPS = 1000
+MAX_PICTURE_PIXELS = 2**28
+"""The most pixels one picture, or all frames of an animation, may hold: a 16,384² square, 268 million."""
 
 
 def _device(model: VAE) -> torch.device:
@@ -67,6 +70,15 @@ def grid_points(n: int = 15, extent: float = 2.0) -> np.ndarray:
     return np.stack([xs.ravel(), ys.ravel()], axis=1)
 
 
+def check_picture_size(width: int, height: int, frames: int = 1) -> None:
+    """Refuse a picture too large to hold in memory before any memory is spent on it."""
+    if width * height * frames > MAX_PICTURE_PIXELS:
+        what = f"{frames:,} frames of {width:,}×{height:,}" if frames > 1 else f"a {width:,}×{height:,} picture"
+        raise VaeError(
+            f"{what} would be over {MAX_PICTURE_PIXELS:,} pixels: choose a smaller --scale, --n, --steps or --size"
+        )
+
+
 def tile(images: np.ndarray, columns: int) -> np.ndarray:
     """Images [N, h, w] → one image of ``columns`` per row (the last row padded with black)."""
     count, height, width = images.shape
@@ -97,6 +109,8 @@ def interpolation_points(start: tuple[float, float], end: tuple[float, float], s
     """``steps`` evenly spaced points on the segment from start to end, both included."""
     if steps < 2:
         raise VaeError(f"an interpolation needs at least 2 steps, got {steps}")
+    if steps > MAX_INTERPOLATION_STEPS:
+        raise VaeError(f"an interpolation takes at most {MAX_INTERPOLATION_STEPS:,} steps, got {steps:,}")
     fractions = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
     return (1 - fractions) * np.asarray(start, np.float32) + fractions * np.asarray(end, np.float32)
 
@@ -115,6 +129,7 @@ def latent_map(
     if extent is None:
         extent = float(np.ceil(np.percentile(np.abs(means), 99.5))) if len(means) else 3.0
     margin, legend_width = 40, 70
+    check_picture_size(size + legend_width, size)
     image = Image.new("RGB", (size + legend_width, size), "white")
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default()
@@ -147,6 +162,7 @@ def to_pil(image: np.ndarray, scale: int = 1) -> Image.Image:
     """An image array (grayscale float in [0, 1], or uint8 gray/RGB) → a Pillow image, enlarged ``scale``×."""
     if scale < 1:
         raise VaeError(f"scale must be at least 1, got {scale}")
+    check_picture_size(image.shape[1] * scale, image.shape[0] * scale)
     if image.dtype != np.uint8:
         image = (np.clip(image, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
     picture = Image.fromarray(image)
@@ -165,6 +181,7 @@ def save_png(image: np.ndarray, path: Path, scale: int = 1) -> Path:
 
 def save_gif(frames: np.ndarray, path: Path, scale: int = 1, frame_ms: int = 80) -> Path:
     """Write frames [N, H, W] as a looping animated GIF, atomically."""
+    check_picture_size(frames.shape[2] * scale, frames.shape[1] * scale, len(frames))
     pictures = [to_pil(frame, scale).convert("P") for frame in frames]
     buffer = io.BytesIO()
     pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=frame_ms, loop=0)
