@@ -21,6 +21,8 @@ Progress = Callable[[int, int], None]
 """Called as ``progress(images_done, images_total)`` while an estimate runs."""
 
 LOG_2PI = math.log(2 * math.pi)
+MAX_SAMPLES = 50_000
+"""The most importance samples per image: all of one image's samples are decoded together (about 0.5 GB here)."""
 
 
 @torch.inference_mode()
@@ -39,6 +41,8 @@ def importance_weighted_nll(
     """
     if samples < 1:
         raise VaeError(f"the number of importance samples must be at least 1, got {samples}")
+    if samples > MAX_SAMPLES:
+        raise VaeError(f"the number of importance samples can be at most {MAX_SAMPLES:,}, got {samples:,}")
     if len(images) == 0:
         raise VaeError("cannot estimate a likelihood on an empty set of images")
     was_training = model.training
