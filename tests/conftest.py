@@ -1,7 +1,13 @@
-"""Shared fixtures: the real MNIST directory where present, tiny checkpoints and IDX directories in tmp_path."""
+"""Shared fixtures: the real MNIST directory where present, tiny checkpoints and IDX directories in tmp_path,
+and HTTP servers on 127.0.0.1 that serve, or fail to serve, downloads."""
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -50,3 +56,62 @@ def random_checkpoint(tmp_path: Path) -> Path:
     path = tmp_path / "random.safetensors"
     save_checkpoint(path, VAE(), {"dataset": "none", "note": "random weights for tests"})
     return path
+
+
+# ---- local HTTP servers for downloads ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """An HTTP server on 127.0.0.1 serving tmp_path/served, as (that folder, its URL); stopped when the test ends."""
+    served = tmp_path / "served"
+    served.mkdir()
+    handler = partial(SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield served, f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class MisbehavingHandler(SimpleHTTPRequestHandler):
+    """Stalls (never answers in time) on paths ending in stall.gz, and cuts every other response short."""
+
+    def do_GET(self) -> None:
+        if self.path.endswith("stall.gz"):
+            self.server.release.wait(10)  # type: ignore[attr-defined]
+            return
+        body = b"\x00" * 1000
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body) * 2))
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def bad_server() -> Iterator[str]:
+    """The URL of a server on 127.0.0.1 run by MisbehavingHandler."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), MisbehavingHandler)
+    httpd.release = threading.Event()  # type: ignore[attr-defined]
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.release.set()  # type: ignore[attr-defined]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def refused_url() -> str:
+    """A URL on 127.0.0.1 whose port was free a moment ago: nothing listens there, connections are refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"

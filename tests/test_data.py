@@ -1,8 +1,5 @@
 import gzip
 import hashlib
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -95,23 +92,8 @@ def test_real_mnist_test_set_is_canonical(mnist_dir):
 # ---- downloads from a local HTTP server ------------------------------------------------------------------------
 
 
-@pytest.fixture
-def server(tmp_path):
-    """An HTTP server on 127.0.0.1 serving tmp_path/served; stopped when the test ends."""
-    served = tmp_path / "served"
-    served.mkdir()
-    handler = partial(SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *args: None
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-def _dataset(url: str, files: dict) -> IdxDataset:
-    return IdxDataset(name="local", mirrors=(url,), files=files, credit="test data")
+def _dataset(url: str, files: dict, timeout_s: float = 30.0) -> IdxDataset:
+    return IdxDataset("local", (url,), files, "test data", download_timeout_s=timeout_s, download_retries=0)
 
 
 def _serve_split(served: Path, count: int) -> tuple[IdxFile, IdxFile]:
@@ -139,74 +121,37 @@ def test_checksum_mismatch_leaves_no_file_and_names_the_mirror(server, tmp_path)
     images_file, _ = _serve_split(served, 5)
     wrong = IdxFile(images_file.name, "0" * 32)
     with pytest.raises(VaeError, match=f"could not download imgs.gz; tried {url}imgs.gz: .*hash"):
-        _dataset(url, {}).download(wrong, tmp_path / "cache", retries=0)
+        _dataset(url, {}).download(wrong, tmp_path / "cache")
     assert not (tmp_path / "cache" / "imgs.gz").exists()
 
 
 def test_http_error_names_the_mirror(server, tmp_path):
     _, url = server
     with pytest.raises(VaeError, match=f"tried {url}missing.gz: HTTPError: 404"):
-        _dataset(url, {}).download(IdxFile("missing.gz", "0" * 32), tmp_path / "cache", retries=0)
+        _dataset(url, {}).download(IdxFile("missing.gz", "0" * 32), tmp_path / "cache")
     assert not list((tmp_path / "cache").glob("missing*"))
 
 
 def test_second_mirror_is_tried_after_the_first_fails(server, tmp_path):
     served, url = server
     images_file, _ = _serve_split(served, 5)
-    dataset = IdxDataset("local", (url + "nowhere/", url), {}, "test data")
-    path = dataset.download(images_file, tmp_path / "cache", retries=0)
+    dataset = IdxDataset("local", (url + "nowhere/", url), {}, "test data", download_retries=0)
+    path = dataset.download(images_file, tmp_path / "cache")
     assert path.read_bytes() == (served / "imgs.gz").read_bytes()
-
-
-class _MisbehavingHandler(SimpleHTTPRequestHandler):
-    """Stalls (never answers in time) or cuts its response short, depending on the path."""
-
-    def do_GET(self):
-        if self.path.endswith("stall.gz"):
-            self.server.release.wait(10)
-            return
-        body = b"\x00" * 1000
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body) * 2))
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
-        self.close_connection = True
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def bad_server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _MisbehavingHandler)
-    httpd.release = threading.Event()
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.release.set()
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def test_a_stalled_server_times_out_and_names_the_mirror(bad_server, tmp_path):
     with pytest.raises(VaeError, match=f"tried {bad_server}stall.gz: .*(Timeout|timed out)"):
-        _dataset(bad_server, {}).download(IdxFile("stall.gz", "0" * 32), tmp_path / "cache", retries=0, timeout=0.5)
+        _dataset(bad_server, {}, timeout_s=0.5).download(IdxFile("stall.gz", "0" * 32), tmp_path / "cache")
     assert not list((tmp_path / "cache").glob("stall*"))
 
 
 def test_a_response_cut_short_leaves_no_partial_file(bad_server, tmp_path):
     with pytest.raises(VaeError, match=f"tried {bad_server}short.gz: .*IncompleteRead"):
-        _dataset(bad_server, {}).download(IdxFile("short.gz", "0" * 32), tmp_path / "cache", retries=0)
+        _dataset(bad_server, {}).download(IdxFile("short.gz", "0" * 32), tmp_path / "cache")
     assert not list((tmp_path / "cache").glob("short*"))
 
 
-def test_connection_refused_names_the_mirror(tmp_path):
-    import socket
-
-    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/"
-    with pytest.raises(VaeError, match=f"tried {url}x.gz: ConnectionError"):
-        _dataset(url, {}).download(IdxFile("x.gz", "0" * 32), tmp_path / "cache", retries=0)
+def test_connection_refused_names_the_mirror(refused_url, tmp_path):
+    with pytest.raises(VaeError, match=f"tried {refused_url}x.gz: ConnectionError"):
+        _dataset(refused_url, {}).download(IdxFile("x.gz", "0" * 32), tmp_path / "cache")

@@ -104,6 +104,10 @@ class IdxDataset:
     mirrors: tuple[str, ...]
     files: dict[str, tuple[IdxFile, IdxFile]]
     credit: str
+    download_timeout_s: float = 30.0
+    """How long a mirror may stay silent before the download from it fails."""
+    download_retries: int = 2
+    """Extra attempts per mirror; pooch waits 1 s, then 2 s, ... before each."""
 
     def cache_dir(self) -> Path:
         """Where downloads go: $VAE_EXPLORER_DATA/<name>, else the per-user cache directory."""
@@ -160,8 +164,6 @@ class IdxDataset:
         idx_file: IdxFile,
         target_dir: Path,
         progress: DownloadProgress | None = None,
-        retries: int = 2,
-        timeout: float = 30.0,
     ) -> Path:
         """Fetch one file from the first mirror that serves it with the right checksum; atomic via pooch."""
         import pooch
@@ -173,10 +175,11 @@ class IdxDataset:
                 path=target_dir,
                 base_url=mirror,
                 registry={idx_file.name: f"md5:{idx_file.md5}"},
-                retry_if_failed=retries,
+                retry_if_failed=self.download_retries,
             )
             downloader = pooch.HTTPDownloader(
-                progressbar=_PoochProgress(idx_file.name, progress) if progress else False, timeout=timeout
+                progressbar=_PoochProgress(idx_file.name, progress) if progress else False,
+                timeout=self.download_timeout_s,
             )
             try:
                 return Path(fetcher.fetch(idx_file.name, downloader=downloader))
