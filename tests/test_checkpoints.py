@@ -129,3 +129,14 @@ def test_bundled_checkpoint_is_found_or_clearly_missing():
         assert "bundled checkpoint is missing" in str(error)
     else:
         assert read_checkpoint_info(path).config.latent_dim == 2
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "m.safetensors", b"x")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "m.safetensors").stat().st_mode & 0o777 == 0o644

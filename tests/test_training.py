@@ -157,3 +157,12 @@ def test_a_short_run_on_mnist_lowers_the_test_loss(mnist_dir):
     result = train(train_set, test_set, recipe("fast", epochs=2, precision="fp32"))
     assert result.test.total < before.total - 200
     assert result.test.total < 250
+
+
+def test_a_resumed_run_keeps_its_first_command_and_lists_the_resume(fake_sets, tmp_path):
+    out = tmp_path / "m.safetensors"
+    train(*fake_sets, quick(epochs=1), out=out, model_config=SMALL, provenance={"command": "vae train first"})
+    train(*fake_sets, quick(epochs=2), out=out, resume=True, provenance={"command": "vae train --resume"})
+    _, info = load_checkpoint(out)
+    assert info.provenance["command"] == "vae train first"
+    assert info.provenance["resumed_with"] == ["vae train --resume"]

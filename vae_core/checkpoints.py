@@ -47,6 +47,8 @@ def atomic_write(path: Path, data: bytes) -> None:
     try:
         with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.name}.", suffix=".tmp", delete=False) as temp:
             temp_name = temp.name
+            # mkstemp makes the file private (0600); give it the mode a plain open() would (0666 less the umask).
+            os.chmod(temp_name, 0o666 & ~_umask())
             temp.write(data)
             temp.flush()
             os.fsync(temp.fileno())
@@ -58,6 +60,12 @@ def atomic_write(path: Path, data: bytes) -> None:
     finally:
         if temp_name is not None:
             Path(temp_name).unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_directory(directory: Path) -> None:

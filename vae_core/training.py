@@ -627,7 +627,12 @@ class _Run:
                 f"not {len(self.train_set)}: resume with the same dataset"
             )
         self._setup(replace(stored, epochs=max(stored.epochs, self.config.epochs)), model_config)
-        self.provenance = {**provenance, **self.provenance}
+        # The run keeps the provenance it started with (its command above all); each resume is listed after it.
+        resumes = [
+            *provenance.get("resumed_with", []),
+            *([self.provenance["command"]] if "command" in self.provenance else []),
+        ]
+        self.provenance = {**self.provenance, **provenance, **({"resumed_with": resumes} if resumes else {})}
         try:
             modules = [("model.", self.model), ("best.", self.best_model)]
             if self.ema is not self.model:
