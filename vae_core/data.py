@@ -136,6 +136,8 @@ class IdxDataset:
             raise VaeError(
                 f"{images_file}: expected uint8 images of 28×28, found {images.dtype} of shape {images.shape}"
             )
+        if len(images) == 0:
+            raise VaeError(f"{images_file}: holds no images")
         if labels.ndim != 1 or len(labels) != len(images):
             raise VaeError(f"{labels_file}: {len(labels)} labels for {len(images)} images in {images_file.name}")
         canonical = all(
