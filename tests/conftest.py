@@ -61,13 +61,19 @@ def random_checkpoint(tmp_path: Path) -> Path:
 # ---- local HTTP servers for downloads ---------------------------------------------------------------------------
 
 
+class QuietHandler(SimpleHTTPRequestHandler):
+    """Serves files without a log line on stderr per request (stderr is what the CLI tests read)."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """An HTTP server on 127.0.0.1 serving tmp_path/served, as (that folder, its URL); stopped when the test ends."""
     served = tmp_path / "served"
     served.mkdir()
-    handler = partial(SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *args: None
+    handler = partial(QuietHandler, directory=str(served))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -76,7 +82,7 @@ def server(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     httpd.server_close()
 
 
-class MisbehavingHandler(SimpleHTTPRequestHandler):
+class MisbehavingHandler(QuietHandler):
     """Stalls (never answers in time) on paths ending in stall.gz, and cuts every other response short."""
 
     def do_GET(self) -> None:
@@ -90,9 +96,6 @@ class MisbehavingHandler(SimpleHTTPRequestHandler):
         self.wfile.write(body)
         self.wfile.flush()
         self.close_connection = True
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
