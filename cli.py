@@ -630,6 +630,8 @@ def checkpoint_rows(details: CheckpointInfo) -> Iterator[tuple[str, str]]:
             text = format_duration(value)
         elif isinstance(value, dict):
             text = ", ".join(f"{name} {item}" for name, item in value.items())
+        elif isinstance(value, list):
+            text = "; ".join(map(str, value))
         elif isinstance(value, int | float) and not isinstance(value, bool):
             text = f"{value:,}"
         else:

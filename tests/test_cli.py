@@ -403,7 +403,8 @@ def test_train_export_info_resume_on_mnist(mnist_dir: Path, tmp_path: Path) -> N
     ok("train", "--resume", checkpoint, "--epochs", 2, *data)
     provenance = read_checkpoint_info(checkpoint).provenance
     assert provenance["epochs"] == 2
-    assert provenance["command"].startswith(f"vae train --resume {checkpoint} --epochs 2")
+    assert provenance["command"].startswith("vae train --recipe fast --epochs 1")
+    assert provenance["resumed_with"][0].startswith(f"vae train --resume {checkpoint} --epochs 2")
 
 
 def picture_of(result: Result, path: Path) -> np.ndarray:
