@@ -77,7 +77,7 @@ RECIPES: dict[str, TrainConfig] = {
     ),
     "fast": TrainConfig(
         recipe="fast",
-        epochs=12,
+        epochs=30,
         batch_size=512,
         lr=4e-3,
         schedule="onecycle",
