@@ -166,3 +166,10 @@ def test_a_resumed_run_keeps_its_first_command_and_lists_the_resume(fake_sets, t
     _, info = load_checkpoint(out)
     assert info.provenance["command"] == "vae train first"
     assert info.provenance["resumed_with"] == ["vae train --resume"]
+
+
+def test_device_names_are_resolved_like_the_cli_does(fake_sets):
+    result = train(*fake_sets, quick(epochs=1), device="auto", model_config=SMALL)
+    assert next(result.model.parameters()).device.type in ("cpu", "cuda", "mps")
+    with pytest.raises(VaeError, match="unknown device 'banana'"):
+        train(*fake_sets, quick(epochs=1), device="banana", model_config=SMALL)

@@ -22,6 +22,7 @@ import torch
 
 from vae_core.checkpoints import read_tensors, resume_path_for, save_checkpoint, write_tensors
 from vae_core.data import ImageSet
+from vae_core.devices import resolve_device
 from vae_core.errors import VaeError
 from vae_core.model import VAE, VAEConfig, vae_loss
 
@@ -315,7 +316,8 @@ def train(
     provenance: dict[str, Any] | None = None,
     report_interval_s: float = 0.25,
 ) -> TrainResult:
-    """Train a VAE; with ``out`` the best weights go to ``out`` and the resumable state beside it.
+    """Train a VAE on ``device`` ("auto", "cpu", "cuda:N"...); with ``out`` the best weights go to ``out``, the
+    resumable state beside it.
 
     With ``resume`` the run continues from ``out``'s resume file (its recipe is kept; ``config.epochs`` may
     extend it). Set ``stop`` to end the run after the current step: the state is saved for resuming.
@@ -324,7 +326,7 @@ def train(
         train_set,
         test_set,
         config,
-        torch.device(device),
+        resolve_device(device) if isinstance(device, str) else device,
         out,
         on_event or (lambda _: None),
         stop,
