@@ -118,3 +118,19 @@ def refused_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}/"
+
+
+def vae(*args: object):
+    """Run the `vae` command in-process, as Typer's CliRunner does, with every argument made a string."""
+    from typer.testing import CliRunner
+
+    import cli
+
+    return CliRunner().invoke(cli.app, [str(arg) for arg in args])
+
+
+def ok(*args: object):
+    """Run `vae` and assert it succeeded, showing its output where not."""
+    result = vae(*args)
+    assert result.exit_code == 0, result.output
+    return result

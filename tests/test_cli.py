@@ -15,24 +15,13 @@ import pytest
 import torch
 from PIL import Image
 from rich.console import Console
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 import cli
+from tests.conftest import ok, vae
 from vae_core.checkpoints import read_checkpoint_info, resume_path_for
 from vae_core.data import MNIST
 from vae_core.training import RECIPES, EpochEnded, LossSummary, StepsDone, StopFlag, TrainConfig, TrainStarted
-
-runner = CliRunner()
-
-
-def vae(*args: object) -> Result:
-    return runner.invoke(cli.app, [str(arg) for arg in args])
-
-
-def ok(*args: object) -> Result:
-    result = vae(*args)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def fails(*args: object, exit_code: int = 1) -> str:

@@ -30,29 +30,18 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 import cli
-from tests.conftest import fake_digits
+from tests.conftest import fake_digits, ok, vae
 from vae_core import checkpoints, plugins, training
 from vae_core.checkpoints import load_checkpoint, read_tensors, resume_path_for
 from vae_core.data import DATA_DIR_ENV, MNIST, IdxDataset, IdxFile, write_idx
 from vae_core.model import VAE, VAEConfig
 
-runner = CliRunner()
 VAE_COMMAND = Path(sys.executable).with_name("vae")
 TRAIN_TINY = ["train", "--recipe", "plain", "--batch-size", "32", "--device", "cpu"]
 """A training run over the 200 fake digits of `idx_dir` that takes about a second in-process."""
-
-
-def vae(*args: object) -> Result:
-    return runner.invoke(cli.app, [str(arg) for arg in args])
-
-
-def ok(*args: object) -> Result:
-    result = vae(*args)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def one_line_error(result: Result) -> str:
