@@ -1,0 +1,19 @@
+"""vae_core is a library: importing it (and using it) brings no terminal framework along."""
+
+import subprocess
+import sys
+
+
+def test_vae_core_imports_no_terminal_code():
+    code = (
+        "import sys, vae_core, vae_core.training, vae_core.images, vae_core.atlas, vae_core.evaluation; "
+        "print(sorted(m for m in ('textual', 'rich', 'typer') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_importing_vae_core_alone_does_not_load_torch():
+    code = "import sys, vae_core; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
