@@ -366,3 +366,21 @@ def test_colors_none_sets_no_color_and_unknown_is_an_error(monkeypatch):
     assert os.environ["NO_COLOR"] == "1"
     with pytest.raises(VaeError, match="truecolor, 256, 16, none"):
         apply_colors("millions")
+
+
+async def test_a_tiny_terminal_resized_while_running_keeps_working(session, make_app):
+    app = make_app(session)
+    async with app.run_test(size=(40, 12)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("right", "g", "right", "r", "m")
+        assert app.cursor[0] > 0
+        for size in ((120, 40), (40, 12), (80, 24), (20, 6)):
+            await pilot.resize_terminal(*size)
+            await settle(app, pilot)
+            assert app.screen.size == size
+            await pilot.press("up")
+        assert "x +" in app.query_one(StatusBar).render().plain
+        await pilot.press("g")
+        await pilot.resize_terminal(160, 48)
+        await settle(app, pilot)
+        assert app.query_one(GridView).image is not None
