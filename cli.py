@@ -76,6 +76,8 @@ app = typer.Typer(
     help="Train a 2-D latent VAE on MNIST, export pictures of its latent space, and explore it in the terminal.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    # Plain help: Typer's Rich help formatter costs ~100 ms of imports, a third of the `vae --help` budget.
+    rich_markup_mode=None,
 )
 
 
@@ -135,7 +137,8 @@ def train(
         typer.Option(
             "--recipe",
             help="default (used when not given): 100 epochs, one-cycle schedule with EMA weights; "
-            "fast: the same in 12 epochs; plain: 30 epochs at a constant rate. The flags below change single fields.",
+            "fast: 30 epochs at batch 512, below 150 nats in half the time of plain; "
+            "plain: 30 epochs at a constant rate. The flags below change single fields.",
             show_default=False,
         ),
     ] = None,
