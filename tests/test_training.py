@@ -173,3 +173,14 @@ def test_device_names_are_resolved_like_the_cli_does(fake_sets):
     assert next(result.model.parameters()).device.type in ("cpu", "cuda", "mps")
     with pytest.raises(VaeError, match="unknown device 'banana'"):
         train(*fake_sets, quick(epochs=1), device="banana", model_config=SMALL)
+
+
+def test_evaluation_puts_the_model_back_in_its_mode_even_when_it_fails():
+    from vae_core.model import VAE
+
+    model = VAE(SMALL).train()
+    evaluate(model, torch.zeros(3, 28, 28, dtype=torch.uint8))
+    assert model.training
+    with pytest.raises(RuntimeError):
+        evaluate(model, torch.zeros(3, 20, 20, dtype=torch.uint8))
+    assert model.training

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from vae_core.errors import VaeError
 from vae_core.model import VAE
-from vae_core.training import as_float_batch
+from vae_core.training import as_float_batch, seeded_evaluation
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(images_done, images_total)`` while an estimate runs."""
@@ -45,28 +45,25 @@ def importance_weighted_nll(
         raise VaeError(f"the number of importance samples can be at most {MAX_SAMPLES:,}, got {samples:,}")
     if len(images) == 0:
         raise VaeError("cannot estimate a likelihood on an empty set of images")
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    generator = torch.Generator(device=device).manual_seed(seed)
-    images_per_pass = max(1, rows_per_pass // samples)
-    total = 0.0
-    for start in range(0, len(images), images_per_pass):
-        x = as_float_batch(images[start : start + images_per_pass].to(device))
-        mu, logvar = model.encode(x)
-        eps = torch.randn((len(x), samples, mu.shape[1]), generator=generator, device=device)
-        z = mu[:, None] + torch.exp(0.5 * logvar)[:, None] * eps
-        logits = model.decode_logits(z.flatten(0, 1)).float().view(len(x), samples, -1)
-        # log p(x|z) = -BCE(logits, x) = x·logits - softplus(logits): the same Bernoulli term as the training loss,
-        # written so the target is not copied once per sample.
-        log_px_given_z = torch.einsum("bsp,bp->bs", logits, x) - F.softplus(logits).sum(dim=2)
-        log_pz = -0.5 * (z.pow(2) + LOG_2PI).sum(dim=2)
-        log_qz = -0.5 * (eps.pow(2) + logvar[:, None] + LOG_2PI).sum(dim=2)
-        log_px = torch.logsumexp(log_px_given_z + log_pz - log_qz, dim=1) - math.log(samples)
-        total -= log_px.double().sum().item()
-        if progress is not None:
-            progress(min(start + images_per_pass, len(images)), len(images))
-    model.train(was_training)
+    with seeded_evaluation(model, seed) as generator:
+        device = generator.device
+        images_per_pass = max(1, rows_per_pass // samples)
+        total = 0.0
+        for start in range(0, len(images), images_per_pass):
+            x = as_float_batch(images[start : start + images_per_pass].to(device))
+            mu, logvar = model.encode(x)
+            eps = torch.randn((len(x), samples, mu.shape[1]), generator=generator, device=device)
+            z = mu[:, None] + torch.exp(0.5 * logvar)[:, None] * eps
+            logits = model.decode_logits(z.flatten(0, 1)).float().view(len(x), samples, -1)
+            # log p(x|z) = -BCE(logits, x) = x·logits - softplus(logits): the same Bernoulli term as the training loss,
+            # written so the target is not copied once per sample.
+            log_px_given_z = torch.einsum("bsp,bp->bs", logits, x) - F.softplus(logits).sum(dim=2)
+            log_pz = -0.5 * (z.pow(2) + LOG_2PI).sum(dim=2)
+            log_qz = -0.5 * (eps.pow(2) + logvar[:, None] + LOG_2PI).sum(dim=2)
+            log_px = torch.logsumexp(log_px_given_z + log_pz - log_qz, dim=1) - math.log(samples)
+            total -= log_px.double().sum().item()
+            if progress is not None:
+                progress(min(start + images_per_pass, len(images)), len(images))
     return total / len(images)
 
 

@@ -12,7 +12,8 @@ import math
 import platform
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -251,22 +252,32 @@ def as_float_batch(images: torch.Tensor) -> torch.Tensor:
     return images.reshape(len(images), -1).float().div_(255)
 
 
+@contextmanager
+def seeded_evaluation(model: VAE, seed: int) -> Iterator[torch.Generator]:
+    """The model in eval mode with a seeded noise generator on its device, so a figure is repeatable.
+
+    The model's previous mode comes back afterwards, also when the evaluation fails.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield torch.Generator(device=next(model.parameters()).device).manual_seed(seed)
+    finally:
+        model.train(was_training)
+
+
 @torch.no_grad()
 def evaluate(model: VAE, images: torch.Tensor, batch_size: int = 2000, seed: int = 0) -> LossSummary:
     """Mean negative-ELBO terms per image over uint8 ``images`` (one z sample each, seeded: repeatable)."""
     if len(images) == 0:
         raise VaeError("cannot evaluate on an empty set of images")
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    generator = torch.Generator(device=device).manual_seed(seed)
-    totals = torch.zeros(2, dtype=torch.float64, device=device)
-    for start in range(0, len(images), batch_size):
-        x = as_float_batch(images[start : start + batch_size].to(device))
-        logits, mu, logvar = model(x, generator=generator)
-        terms = vae_loss(logits, x, mu, logvar)
-        totals += torch.stack([terms.bce.sum(), terms.kl.sum()]).double()
-    model.train(was_training)
+    with seeded_evaluation(model, seed) as generator:
+        totals = torch.zeros(2, dtype=torch.float64, device=generator.device)
+        for start in range(0, len(images), batch_size):
+            x = as_float_batch(images[start : start + batch_size].to(generator.device))
+            logits, mu, logvar = model(x, generator=generator)
+            terms = vae_loss(logits, x, mu, logvar)
+            totals += torch.stack([terms.bce.sum(), terms.kl.sum()]).double()
     bce, kl = (totals / len(images)).tolist()
     return LossSummary(bce, kl)
 
