@@ -7,6 +7,7 @@ JSON only, so loading either never unpickles anything.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -62,7 +63,9 @@ def atomic_write(path: Path, data: bytes) -> None:
             Path(temp_name).unlink(missing_ok=True)
 
 
+@functools.cache
 def _umask() -> int:
+    """The process's umask. Reading it means setting it, which is process-wide: do it once, not on every write."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
