@@ -136,9 +136,9 @@ def train(
         RecipeName | None,
         typer.Option(
             "--recipe",
-            help="default (used when not given): 100 epochs, one-cycle schedule with EMA weights; "
-            "fast: 30 epochs at batch 512, below 150 nats in half the time of plain; "
-            "plain: 30 epochs at a constant rate. The flags below change single fields.",
+            help="default (used when not given): 150 epochs, one-cycle schedule, EMA weights, binarized encoder "
+            "input (about 140 nats); fast: 10 epochs, below 150 nats in about a quarter of plain's time; "
+            "plain: the tutorial loop, 30 epochs at a constant rate. The flags below change single fields.",
             show_default=False,
         ),
     ] = None,
@@ -749,6 +749,8 @@ def describe_recipe(config: dict[str, Any]) -> str:
     ]
     if config.get("ema_decay"):
         parts.append(f"EMA {config['ema_decay']:g}")
+    if config.get("binarize_input"):
+        parts.append("binarized encoder input")
     parts.append(f"seed {config['seed']}")
     return f"{config['recipe']}: {', '.join(parts)}"
 

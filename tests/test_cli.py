@@ -386,7 +386,14 @@ def test_train_export_info_resume_on_mnist(mnist_dir: Path, tmp_path: Path) -> N
     assert grid.std() > 10 and len(np.unique(grid)) > 50  # not blank: varied strokes over a dark ground
 
     text = ok("info", checkpoint).stdout
-    for expected in ("mnist", "1,800", "epochs trained", "fast: 1 epoch,", "vae train --recipe fast"):
+    for expected in (
+        "mnist",
+        "2,000",
+        "epochs trained",
+        "fast: 1 epoch,",
+        "binarized encoder input",
+        "vae train --recipe fast",
+    ):
         assert expected in text
 
     ok("train", "--resume", checkpoint, "--epochs", 2, *data)

@@ -7,7 +7,7 @@ from vae_core import training
 from vae_core.checkpoints import load_checkpoint, resume_path_for
 from vae_core.data import MNIST
 from vae_core.errors import VaeError
-from vae_core.model import VAEConfig
+from vae_core.model import VAE, VAEConfig
 from vae_core.training import (
     CheckpointSaved,
     EpochEnded,
@@ -16,7 +16,9 @@ from vae_core.training import (
     TrainConfig,
     TrainingDiverged,
     TrainStarted,
+    binarize,
     evaluate,
+    init_output_bias,
     learning_rate,
     recipe,
     resolve_precision,
@@ -99,7 +101,7 @@ def _stop_after(steps: int, flag: StopFlag):
 
 
 def test_interrupted_run_resumes_to_the_same_weights_bit_for_bit(fake_sets, tmp_path):
-    config = quick(epochs=3)
+    config = quick(epochs=3, binarize_input=True, init_output_bias=True)
     whole = train(*fake_sets, config, out=tmp_path / "whole.safetensors", model_config=SMALL)
 
     flag = StopFlag()
@@ -184,3 +186,63 @@ def test_evaluation_puts_the_model_back_in_its_mode_even_when_it_fails():
     with pytest.raises(RuntimeError):
         evaluate(model, torch.zeros(3, 20, 20, dtype=torch.uint8))
     assert model.training
+
+
+def test_binarize_sets_each_pixel_with_the_probability_of_its_gray_level():
+    levels = torch.tensor([0, 64, 128, 255], dtype=torch.uint8)
+    draws = binarize(levels.repeat(100_000, 1), torch.Generator().manual_seed(0))
+    assert draws.shape == (100_000, 4) and draws.dtype == torch.float32
+    assert set(draws.unique().tolist()) == {0.0, 1.0}
+    assert draws[:, 0].sum() == 0 and bool(draws[:, 3].all())
+    assert torch.allclose(draws.mean(0), levels / 255, atol=0.01)
+
+
+def test_the_encoder_sees_binarized_images_while_the_loss_targets_the_gray_ones(fake_sets, monkeypatch):
+    encoder_inputs, loss_targets = [], []
+    real_encode, real_loss = VAE.encode, training.vae_loss
+
+    def encode(model, x):
+        if torch.is_grad_enabled():
+            encoder_inputs.append(x)
+        return real_encode(model, x)
+
+    def loss(logits, x, mu, logvar):
+        if torch.is_grad_enabled():
+            loss_targets.append(x)
+        return real_loss(logits, x, mu, logvar)
+
+    monkeypatch.setattr(VAE, "encode", encode)
+    monkeypatch.setattr(training, "vae_loss", loss)
+    train(*fake_sets, quick(epochs=1, binarize_input=True), model_config=SMALL)
+    assert encoder_inputs and len(encoder_inputs) == len(loss_targets)
+    for seen, target in zip(encoder_inputs, loss_targets, strict=True):
+        assert set(seen.unique().tolist()) == {0.0, 1.0}
+        assert ((target > 0) & (target < 1)).any()
+    # Without the option the encoder trains on the gray images themselves.
+    encoder_inputs.clear()
+    train(*fake_sets, quick(epochs=1), model_config=SMALL)
+    assert all(((x > 0) & (x < 1)).any() for x in encoder_inputs)
+
+
+def test_the_output_bias_starts_the_decoder_at_the_mean_image(fake_sets):
+    images = fake_sets[0].images
+    torch.manual_seed(0)
+    plain = VAE(SMALL)
+    started = VAE(SMALL)
+    started.load_state_dict(plain.state_dict())
+    init_output_bias(started, images)
+    mean = images.reshape(len(images), -1).float().mean(0) / 255
+    assert torch.allclose(torch.sigmoid(started.decoder[-1].bias), mean.clamp(1e-3, 1 - 1e-3), atol=1e-5)
+    assert evaluate(started, images).bce < evaluate(plain, images).bce - 50
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_the_default_recipe_trains_on_cuda_and_its_checkpoint_evaluates_alike_on_cpu(fake_sets, tmp_path):
+    out = tmp_path / "gpu.safetensors"
+    result = train(*fake_sets, recipe("default", epochs=3, batch_size=32), "cuda", out=out, model_config=SMALL)
+    losses = [event.test.total for event in result.history]
+    assert all(math.isfinite(loss) for loss in losses) and losses[-1] < losses[0]
+    model, info = load_checkpoint(out, "cpu")
+    on_cpu = evaluate(model, fake_sets[1].images).total
+    # Same weights, other noise draws (the CPU's generator, not the GPU's): equal up to sampling noise.
+    assert on_cpu == pytest.approx(info.provenance["test_loss"]["total"], abs=2.0)

@@ -25,7 +25,7 @@ from vae_core.checkpoints import read_tensors, resume_path_for, save_checkpoint,
 from vae_core.data import ImageSet
 from vae_core.devices import resolve_device
 from vae_core.errors import VaeError
-from vae_core.model import VAE, VAEConfig, vae_loss
+from vae_core.model import VAE, VAEConfig, reparameterize, vae_loss
 
 Precision = Literal["auto", "fp32", "bf16"]
 COLLAPSE_KL_NATS = 0.5
@@ -44,6 +44,11 @@ class TrainConfig:
     warmup_fraction: float = 0.3
     ema_decay: float = 0.0
     weight_decay: float = 0.0
+    # The encoder sees a fresh Bernoulli draw of each training image while the decoder's target stays the gray
+    # image: the objective is unchanged, but the amortized posterior cannot memorise the 24,680 images (~4 nats).
+    binarize_input: bool = False
+    # The decoder's output bias starts at the logit of the mean training image, so step 1 need not learn it.
+    init_output_bias: bool = False
     val_fraction: float = 0.1
     patience: int = 0
     seed: int = 0
@@ -69,22 +74,27 @@ RECIPES: dict[str, TrainConfig] = {
     "plain": TrainConfig(recipe="plain", epochs=30, batch_size=128, lr=1e-3, schedule="constant", precision="fp32"),
     "default": TrainConfig(
         recipe="default",
-        epochs=100,
+        epochs=150,
         batch_size=256,
         lr=3e-3,
         schedule="onecycle",
         warmup_fraction=0.3,
         ema_decay=0.998,
+        binarize_input=True,
+        init_output_bias=True,
         precision="auto",
     ),
     "fast": TrainConfig(
         recipe="fast",
-        epochs=30,
-        batch_size=512,
-        lr=4e-3,
+        epochs=10,
+        batch_size=256,
+        lr=6e-3,
         schedule="onecycle",
-        warmup_fraction=0.25,
+        warmup_fraction=0.05,
         ema_decay=0.99,
+        binarize_input=True,
+        init_output_bias=True,
+        val_fraction=0.0,
         precision="auto",
     ),
 }
@@ -252,6 +262,23 @@ def as_float_batch(images: torch.Tensor) -> torch.Tensor:
     return images.reshape(len(images), -1).float().div_(255)
 
 
+def binarize(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A Bernoulli draw of uint8 ``images`` as float [B, 784]: pixel v is 1 with probability v/255.
+
+    Comparing with uniform bytes in 0..254 is exact for that probability and three times cheaper on a CPU than
+    ``torch.bernoulli`` on the float image.
+    """
+    noise = torch.randint(0, 255, images.shape, dtype=torch.uint8, generator=generator, device=images.device)
+    return (noise < images).reshape(len(images), -1).float()
+
+
+@torch.no_grad()
+def init_output_bias(model: VAE, images: torch.Tensor) -> None:
+    """Set the decoder's output bias to the logit of the mean of uint8 ``images``: the mean digit from step 0."""
+    mean = images.reshape(len(images), -1).float().mean(0).div_(255).clamp_(1e-3, 1 - 1e-3)
+    model.decoder[-1].bias.copy_(torch.logit(mean))
+
+
 @contextmanager
 def seeded_evaluation(model: VAE, seed: int) -> Iterator[torch.Generator]:
     """The model in eval mode with a seeded noise generator on its device, so a figure is repeatable.
@@ -385,6 +412,8 @@ class _Run:
         self.val_images = images[val_idx.to(self.device)]
         self.test_images = None if self.test_set is None else self.test_set.images.to(self.device)
         self.model = VAE(model_config).to(self.device)
+        if config.init_output_bias:
+            init_output_bias(self.model, self.train_images)
         self.ema = copy.deepcopy(self.model).requires_grad_(False) if config.ema_decay > 0 else self.model
         self.best_model = copy.deepcopy(self.model).requires_grad_(False)
         self.optimizer = torch.optim.Adam(
@@ -457,9 +486,12 @@ class _Run:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             index = order[state.step * config.batch_size : (state.step + 1) * config.batch_size]
-            x = as_float_batch(self.train_images[index])
+            batch = self.train_images[index]
+            x = as_float_batch(batch)
+            seen = binarize(batch, self.noise) if config.binarize_input else x
             with autocast:
-                logits, mu, logvar = self.model(x, generator=self.noise)
+                mu, logvar = self.model.encode(seen)
+                logits = self.model.decode_logits(reparameterize(mu, logvar, self.noise))
             terms = vae_loss(logits, x, mu, logvar)
             self.optimizer.zero_grad(set_to_none=True)
             terms.total.mean().backward()
