@@ -147,7 +147,8 @@ def train(
     lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for the initial weights, split and shuffles.")] = None,
     precision: Annotated[
-        PrecisionName | None, typer.Option(help="auto picks bf16 where the hardware runs it natively.")
+        PrecisionName | None,
+        typer.Option(help="auto picks bf16 only where it was measured faster (CPUs with AMX), fp32 elsewhere."),
     ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
     data_dir: DataDirOption = None,

@@ -68,12 +68,15 @@ def test_one_cycle_schedule_warms_up_then_anneals():
     assert learning_rate(50, 100, quick(schedule="constant", lr=0.1)) == 0.1
 
 
-def test_precision_auto_is_fp32_on_a_cpu_without_amx(monkeypatch):
+def test_precision_auto_is_bf16_only_on_a_cpu_with_amx(monkeypatch):
     monkeypatch.setattr(training, "cpu_has_amx_bf16", lambda: False)
     assert resolve_precision("auto", torch.device("cpu")) == "fp32"
     monkeypatch.setattr(training, "cpu_has_amx_bf16", lambda: True)
     assert resolve_precision("auto", torch.device("cpu")) == "bf16"
     assert resolve_precision("fp32", torch.device("cpu")) == "fp32"
+    # On a GPU this small model is launch-bound: bf16 was measured no faster, so auto keeps fp32 unless asked.
+    assert resolve_precision("auto", torch.device("cuda")) == "fp32"
+    assert resolve_precision("bf16", torch.device("cuda")) == "bf16"
 
 
 def test_events_tell_the_whole_run(fake_sets, tmp_path):

@@ -210,11 +210,14 @@ class TrainingDiverged(VaeError):
 
 
 def resolve_precision(precision: Precision, device: torch.device) -> Literal["fp32", "bf16"]:
-    """``auto`` picks bf16 only where the hardware runs it natively (CUDA with bf16, CPUs with AMX)."""
+    """``auto`` picks bf16 only where it was measured faster for this model: CPUs with AMX.
+
+    On GPUs the 0.6M-parameter model is bound by kernel launches, not arithmetic: on an H100 a 60,000-image epoch
+    took 0.147 s in fp32 and 0.149 s under bf16 autocast at batch 1024 (0.032 s and 0.039 s at batch 4096), so
+    ``auto`` keeps fp32 there; ``bf16`` can still be asked for. Without AMX, CPUs run bf16 many times slower.
+    """
     if precision != "auto":
         return precision
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     if device.type == "cpu" and cpu_has_amx_bf16():
         return "bf16"
     return "fp32"
