@@ -45,6 +45,7 @@ def quick(**fields) -> TrainConfig:
         ("batch_size", -5, "batch size must be at least 1"),
         ("lr", 0.0, "learning rate must be a positive number"),
         ("lr", math.nan, "learning rate must be a positive"),
+        ("adam_beta2", 1.0, r"Adam beta2 must be in \[0, 1\)"),
     ],
 )
 def test_config_rejects_non_positive_numbers(field, value, message):

@@ -44,6 +44,7 @@ class TrainConfig:
     warmup_fraction: float = 0.3
     ema_decay: float = 0.0
     weight_decay: float = 0.0
+    adam_beta2: float = 0.999
     # The encoder sees a fresh Bernoulli draw of each training image while the decoder's target stays the gray
     # image: the objective is unchanged, but the amortized posterior cannot memorise the 24,680 images (~4 nats).
     binarize_input: bool = False
@@ -65,6 +66,8 @@ class TrainConfig:
             raise VaeError(f"validation fraction must be in [0, 1), got {self.val_fraction}")
         if not 0 <= self.ema_decay < 1:
             raise VaeError(f"EMA decay must be in [0, 1), got {self.ema_decay}")
+        if not 0 <= self.adam_beta2 < 1:
+            raise VaeError(f"Adam beta2 must be in [0, 1), got {self.adam_beta2}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,12 +89,13 @@ RECIPES: dict[str, TrainConfig] = {
     ),
     "fast": TrainConfig(
         recipe="fast",
-        epochs=10,
+        epochs=12,
         batch_size=256,
         lr=6e-3,
         schedule="onecycle",
         warmup_fraction=0.05,
         ema_decay=0.99,
+        adam_beta2=0.99,
         binarize_input=True,
         init_output_bias=True,
         val_fraction=0.0,
@@ -423,6 +427,7 @@ class _Run:
             self.model.parameters(),
             lr=config.lr,
             weight_decay=config.weight_decay,
+            betas=(0.9, config.adam_beta2),
             **({"fused": True} if self.device.type in ("cpu", "cuda") else {}),
         )
         self.precision = resolve_precision(config.precision, self.device)
