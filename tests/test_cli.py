@@ -295,7 +295,10 @@ def test_export_map(random_checkpoint: Path, idx_dir: Path, tmp_path: Path) -> N
     ("args", "message"),
     [
         (["export-grid", "{tmp}/grid.png", "--n", 0], "grid size must be between 1 and 100, got 0"),
-        (["export-grid", "{tmp}/grid.png", "--range", 0], "grid range must be positive"),
+        (["export-grid", "{tmp}/grid.png", "--range", 0], "grid range must be a positive finite number, got 0"),
+        (["export-grid", "{tmp}/grid.png", "--range", "inf"], "grid range must be a positive finite number, got inf"),
+        (["generate", "inf", 0, "{tmp}/d.png"], "latent coordinates must be finite numbers, got inf"),
+        (["interpolate", 0, 0, "nan", 1, "{tmp}/w.png"], "latent coordinates must be finite numbers, got nan"),
         (["export-grid", "{tmp}/grid.jpg"], "the output name must end in .png"),
         (["export-grid", "{tmp}/absent/grid.png"], "absent does not exist"),
         (["export-grid", "{checkpoint}/grid.png"], "cannot write"),

@@ -6,6 +6,7 @@ Images are numpy arrays: grayscale float in [0, 1] of shape [H, W], or RGB uint8
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,8 @@ def _device(model: VAE) -> torch.device:
 def decode_points(model: VAE, points: np.ndarray) -> np.ndarray:
     """Latent points [N, latent_dim] → decoded digits [N, 28, 28] in [0, 1], in one batched forward pass."""
     points = np.asarray(points, dtype=np.float32).reshape(-1, model.config.latent_dim)
+    if not np.isfinite(points).all():
+        raise VaeError(f"latent coordinates must be finite numbers, got {points[~np.isfinite(points)][0]:g}")
     z = torch.from_numpy(points).to(_device(model))
     return model.decode(z).cpu().numpy().reshape(-1, SIDE, SIDE)
 
@@ -63,8 +66,8 @@ def grid_points(n: int = 15, extent: float = 2.0) -> np.ndarray:
     """The n×n points over [-extent, extent]², row by row from the top, so y points up as in a plot."""
     if not 1 <= n <= MAX_GRID_SIDE:
         raise VaeError(f"grid size must be between 1 and {MAX_GRID_SIDE}, got {n}")
-    if not extent > 0:
-        raise VaeError(f"grid range must be positive, got {extent}")
+    if not 0 < extent < math.inf:
+        raise VaeError(f"grid range must be a positive finite number, got {extent}")
     axis = np.linspace(-extent, extent, n, dtype=np.float32)
     ys, xs = np.meshgrid(axis[::-1], axis, indexing="ij")
     return np.stack([xs.ravel(), ys.ravel()], axis=1)
