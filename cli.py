@@ -161,6 +161,7 @@ def train(
     resume: Annotated[
         Path | None, typer.Option(help="Continue training this checkpoint from its resume state, in place.")
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the checkpoint at --out if there is one.")] = False,
 ) -> None:
     """Train a VAE with a live progress display, saving the best checkpoint and a resumable state."""
     from vae_core.devices import resolve_device
@@ -177,6 +178,7 @@ def train(
                 ("--seed", seed),
                 ("--precision", precision),
                 ("--out", out),
+                ("--force", force or None),
             )
             if value is not None
         ]
@@ -184,6 +186,10 @@ def train(
             raise VaeError(f"--resume continues the stored recipe in place; leave out {', '.join(changed)}")
     if limit is not None and limit < 1:
         raise VaeError(f"--limit must be at least 1, got {limit}")
+    target = out or DEFAULT_OUT
+    if resume is None and not force and Path(target).exists():
+        # A new run replaces the file after its first epoch: a finished model must not vanish by accident.
+        raise VaeError(f"{target} already exists: add --force to replace it, or --resume {target} to train it further")
     # On resume train() keeps the stored recipe and takes the larger of its epochs and ours: 1 means "as stored".
     config = recipe(
         (recipe_name or RecipeName.default).value,

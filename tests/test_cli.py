@@ -99,6 +99,17 @@ def test_train_writes_a_checkpoint_and_says_how_to_explore_it(idx_dir: Path, tmp
     assert details.provenance["command"] == f"vae train --recipe fast --epochs 1 --data-dir {idx_dir} --out {out}"
 
 
+def test_train_refuses_to_replace_an_existing_checkpoint_without_force(idx_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "model.safetensors"
+    ok("train", "--recipe", "fast", "--epochs", 1, "--seed", 1, "--data-dir", idx_dir, "--out", out)
+    first = out.read_bytes()
+    message = fails("train", "--recipe", "fast", "--epochs", 1, "--seed", 2, "--data-dir", idx_dir, "--out", out)
+    assert f"{out} already exists: add --force to replace it, or --resume {out} to train it further" in message
+    assert out.read_bytes() == first
+    ok("train", "--recipe", "fast", "--epochs", 1, "--seed", 2, "--data-dir", idx_dir, "--out", out, "--force")
+    assert read_checkpoint_info(out).provenance["seed"] == 2
+
+
 def test_train_flags_override_the_recipe(idx_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "model.safetensors"
     ok("train", "--recipe", "plain", "--epochs", 1, "--batch-size", 64, "--lr", 0.002, "--seed", 3,

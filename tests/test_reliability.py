@@ -361,7 +361,7 @@ def test_case5_read_only_output_directory_gives_one_line_and_keeps_the_old_file(
     if command == "export-grid":
         message = one_line_error(vae("export-grid", target, "-c", random_checkpoint))
     else:
-        message = one_line_error(vae(*TRAIN_TINY, "--epochs", 1, "--data-dir", idx_dir, "--out", target))
+        message = one_line_error(vae(*TRAIN_TINY, "--epochs", 1, "--data-dir", idx_dir, "--out", target, "--force"))
     assert message == f"cannot write {target}: Permission denied"
     assert snapshot(out) == {target.name: b"the previous file"}, "the old file changed or a temporary file was left"
 
@@ -535,7 +535,7 @@ def test_case10_two_runs_writing_the_same_out_leave_no_corrupt_or_stray_file(idx
     args = [str(VAE_COMMAND), *TRAIN_TINY, "--epochs", "3", "--data-dir", str(idx_dir)]
     runs = [
         subprocess.Popen(
-            [*args, "--seed", str(seed), "--out", str(out)],
+            [*args, "--seed", str(seed), "--out", str(out), "--force"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
