@@ -192,6 +192,9 @@ def spoil_idx_dir(kind: str, folder: Path) -> str:
     elif kind == "label-count-mismatch":
         write_idx(labels, np.zeros(199, np.uint8))
         return labels.name
+    elif kind == "labels-not-1d":
+        write_idx(labels, np.zeros((200, 1), np.uint8))
+        return labels.name
     elif kind == "no-images":
         write_idx(images, np.zeros((0, 28, 28), np.uint8))
         write_idx(labels, np.zeros(0, np.uint8))
@@ -214,6 +217,7 @@ IDX_PROBLEMS = {
     "wrong-magic": "not an IDX file (bad magic number 12340803)",
     "truncated-data": "IDX header promises 156800 bytes of data for shape (200, 28, 28), file has 156700",
     "label-count-mismatch": "199 labels for 200 images",
+    "labels-not-1d": "expected one label per image (1-D), found shape (200, 1)",
     "no-images": "holds no images",
     "images-not-28x28": "expected uint8 images of 28×28, found uint8 of shape (200, 20, 20)",
     "corrupt-gzip": "cannot be read as IDX",

@@ -138,7 +138,9 @@ class IdxDataset:
             )
         if len(images) == 0:
             raise VaeError(f"{images_file}: holds no images")
-        if labels.ndim != 1 or len(labels) != len(images):
+        if labels.ndim != 1:
+            raise VaeError(f"{labels_file}: expected one label per image (1-D), found shape {labels.shape}")
+        if len(labels) != len(images):
             raise VaeError(f"{labels_file}: {len(labels)} labels for {len(images)} images in {images_file.name}")
         canonical = all(
             _md5(path) == f.md5 for path, f in zip((images_file, labels_file), self.files[split], strict=True)
