@@ -6,7 +6,7 @@ with no dataset.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,15 @@ class Atlas:
         if len(self) == 0:
             raise VaeError("the atlas holds no digits")
         return int(np.argmin(((self.means - np.asarray(point, np.float32)) ** 2).sum(axis=1)))
+
+    def for_model(self, model: VAE, probe: int = 64) -> Atlas:
+        """This atlas, its means re-encoded where they are not ``model``'s (an old atlas beside a retrained checkpoint).
+
+        A probe of the first digits decides, so a matching atlas costs one small encoder pass.
+        """
+        if np.allclose(encode_means(model, self.images[:probe]), self.means[:probe], atol=1e-3):
+            return self
+        return replace(self, means=encode_means(model, self.images))
 
 
 def build_atlas(model: VAE, images: ImageSet, count: int | None = None, seed: int = 0) -> Atlas:

@@ -112,7 +112,7 @@ def open_session(checkpoint: Path | None, data_dir: Path | None) -> Session:
             "the explorer walks a 2-D plane, so it needs a checkpoint trained with latent size 2"
         )
     atlas_path = atlas_path_for(path)
-    atlas = load_atlas(atlas_path) if atlas_path.is_file() else None
+    atlas = load_atlas(atlas_path).for_model(model) if atlas_path.is_file() else None
     dataset = str(info.provenance.get("dataset", "mnist"))
     if dataset not in DATASETS.names():
         dataset = "mnist"

@@ -345,6 +345,28 @@ def test_open_session_finds_the_atlas_beside_the_checkpoint(random_checkpoint, i
     assert session.test_set_dir == idx_dir and session.dataset == "mnist"
 
 
+def test_an_atlas_left_from_a_replaced_checkpoint_is_re_encoded_with_the_new_model(random_checkpoint, idx_dir):
+    import torch
+
+    from vae_core.atlas import build_atlas, save_atlas
+    from vae_core.checkpoints import atlas_path_for, save_checkpoint
+    from vae_core.images import encode_means
+    from vae_core.model import VAE
+    from vae_core.plugins import DATASETS
+    from vae_tui.session import open_session
+
+    torch.manual_seed(1)
+    old_model = VAE()
+    test_set = DATASETS.get("mnist").load("test", idx_dir)
+    save_atlas(atlas_path_for(random_checkpoint), build_atlas(old_model, test_set, 50))
+    session = open_session(random_checkpoint, None)  # the checkpoint holds other weights than old_model
+    assert not np.allclose(session.digits.means, encode_means(old_model, session.digits.images), atol=1e-3)
+    assert np.allclose(session.digits.means, encode_means(session.model, session.digits.images), atol=1e-5)
+    save_checkpoint(random_checkpoint, old_model)  # now the atlas matches: it is used as stored
+    stored = open_session(random_checkpoint, None).digits
+    assert np.array_equal(stored.means, encode_means(old_model, stored.images))
+
+
 @pytest.mark.parametrize(("colors", "system"), [("truecolor", "truecolor"), ("256", "256"), ("16", "standard")])
 def test_colors_choose_textual_color_system(monkeypatch, colors, system):
     import textual.constants
