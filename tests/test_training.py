@@ -250,3 +250,29 @@ def test_the_default_recipe_trains_on_cuda_and_its_checkpoint_evaluates_alike_on
     on_cpu = evaluate(model, fake_sets[1].images).total
     # Same weights, other noise draws (the CPU's generator, not the GPU's): equal up to sampling noise.
     assert on_cpu == pytest.approx(info.provenance["test_loss"]["total"], abs=2.0)
+
+
+def test_the_checkpoint_tells_the_whole_run_when_its_best_epoch_came_earlier(fake_sets, tmp_path, monkeypatch):
+    real_evaluate, val_losses = training.evaluate, iter([5.0, 4.0, 6.0])  # epoch 2 is the best by validation
+
+    def evaluate(model, images, *args):
+        if len(images) == 40:  # the validation split of 200 fake training images
+            return training.LossSummary(next(val_losses), 0.0)
+        return real_evaluate(model, images, *args)
+
+    monkeypatch.setattr(training, "evaluate", evaluate)
+    out = tmp_path / "m.safetensors"
+    result = train(*fake_sets, quick(epochs=3), out=out, model_config=SMALL)
+    model, info = load_checkpoint(out)
+    assert (result.best_epoch, info.provenance["best_epoch"], info.provenance["epochs"]) == (2, 2, 3)
+    assert info.provenance["val_loss"] == 4.0
+    assert info.provenance["test_loss"]["total"] == pytest.approx(result.test.total)
+    for saved, best in zip(model.state_dict().values(), result.model.state_dict().values(), strict=True):
+        assert torch.equal(saved, best)
+
+
+def test_without_a_validation_split_no_validation_loss_is_recorded(fake_sets, tmp_path):
+    out = tmp_path / "m.safetensors"
+    train(*fake_sets, quick(epochs=1, val_fraction=0.0), out=out, model_config=SMALL)
+    _, info = load_checkpoint(out)
+    assert info.provenance["val_samples"] == 0 and info.provenance["val_loss"] is None

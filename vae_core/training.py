@@ -468,6 +468,9 @@ class _Run:
         test = None
         if history and self.test_images is not None:
             test = evaluate(self.best_model, self.test_images, config.eval_batch_size, config.seed)
+        if self.out is not None and 0 < state.best_epoch < state.epoch:
+            # The checkpoint was written at its best epoch; its provenance should tell the whole run's length.
+            save_checkpoint(self.out, self.best_model, self._provenance(test))
         return TrainResult(
             self.best_model,
             history,
@@ -617,7 +620,7 @@ class _Run:
             "precision": self.precision,
             "device": str(self.device),
             "test_loss": test and test.to_dict(),
-            "val_loss": self.state.best_val,
+            "val_loss": self.state.best_val if len(self.val_images) else None,
             "train_seconds": round(self.state.elapsed_s, 2),
             "versions": library_versions(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
