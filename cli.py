@@ -186,10 +186,8 @@ def train(
             raise VaeError(f"--resume continues the stored recipe in place; leave out {', '.join(changed)}")
     if limit is not None and limit < 1:
         raise VaeError(f"--limit must be at least 1, got {limit}")
-    target = out or DEFAULT_OUT
-    if resume is None and not force and Path(target).exists():
-        # A new run replaces the file after its first epoch: a finished model must not vanish by accident.
-        raise VaeError(f"{target} already exists: add --force to replace it, or --resume {target} to train it further")
+    if resume is None and not force:
+        refuse_to_replace(out or DEFAULT_OUT)
     # On resume train() keeps the stored recipe and takes the larger of its epochs and ours: 1 means "as stored".
     config = recipe(
         (recipe_name or RecipeName.default).value,
@@ -236,6 +234,16 @@ def train(
                 resume_command += [flag, str(value)]
         console.print(f"resume with: {shlex.join(resume_command)}", soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def refuse_to_replace(out: Path) -> None:
+    """A new run overwrites ``out`` and its resume state after its first epoch: never a finished model by accident."""
+    from vae_core.checkpoints import resume_path_for
+
+    resume_file = resume_path_for(out)
+    if out.exists() or resume_file.exists():
+        hint = f", or --resume {out} to continue its training" if resume_file.exists() else ""
+        raise VaeError(f"{out if out.exists() else resume_file} already exists: add --force to replace it{hint}")
 
 
 class TrainView:
@@ -748,16 +756,22 @@ class DownloadView:
 
 
 def describe_recipe(config: dict[str, Any]) -> str:
-    """A TrainConfig as a dict (live, or stored in a checkpoint) → 'fast: 12 epochs, batch 512, ...'."""
+    """A TrainConfig as a dict (live, or stored in a checkpoint) → 'fast: 12 epochs, batch 256, ...'."""
     parts = [
         f"{config['epochs']} epoch{'' if config['epochs'] == 1 else 's'}",
         f"batch {config['batch_size']}",
         f"lr {config['lr']:g} {config['schedule']}",
     ]
+    if config["schedule"] == "onecycle" and "warmup_fraction" in config:
+        parts.append(f"warm-up {config['warmup_fraction']:.0%}")
+    if config.get("adam_beta2", 0.999) != 0.999:
+        parts.append(f"Adam β₂ {config['adam_beta2']:g}")
     if config.get("ema_decay"):
         parts.append(f"EMA {config['ema_decay']:g}")
     if config.get("binarize_input"):
         parts.append("binarized encoder input")
+    if config.get("init_output_bias"):
+        parts.append("output bias at the mean image")
     parts.append(f"seed {config['seed']}")
     return f"{config['recipe']}: {', '.join(parts)}"
 

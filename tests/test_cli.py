@@ -104,8 +104,15 @@ def test_train_refuses_to_replace_an_existing_checkpoint_without_force(idx_dir: 
     ok("train", "--recipe", "fast", "--epochs", 1, "--seed", 1, "--data-dir", idx_dir, "--out", out)
     first = out.read_bytes()
     message = fails("train", "--recipe", "fast", "--epochs", 1, "--seed", 2, "--data-dir", idx_dir, "--out", out)
-    assert f"{out} already exists: add --force to replace it, or --resume {out} to train it further" in message
+    assert message == f"{out} already exists: add --force to replace it, or --resume {out} to continue its training"
     assert out.read_bytes() == first
+    out.unlink()  # as after a Ctrl-C in the first epoch: only the resume state exists
+    message = fails("train", "--recipe", "fast", "--epochs", 1, "--seed", 2, "--data-dir", idx_dir, "--out", out)
+    assert message.startswith(f"{resume_path_for(out)} already exists: add --force to replace it, or --resume")
+    resume_path_for(out).unlink()
+    out.write_bytes(b"not a checkpoint")
+    message = fails("train", "--recipe", "fast", "--epochs", 1, "--seed", 2, "--data-dir", idx_dir, "--out", out)
+    assert message == f"{out} already exists: add --force to replace it"
     ok("train", "--recipe", "fast", "--epochs", 1, "--seed", 2, "--data-dir", idx_dir, "--out", out, "--force")
     assert read_checkpoint_info(out).provenance["seed"] == 2
 
@@ -405,6 +412,8 @@ def test_train_export_info_resume_on_mnist(mnist_dir: Path, tmp_path: Path) -> N
         "2,000",
         "epochs trained",
         "fast: 1 epoch,",
+        "warm-up 5%",
+        "Adam β₂ 0.99",
         "binarized encoder input",
         "vae train --recipe fast",
     ):
