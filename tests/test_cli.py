@@ -313,10 +313,19 @@ def test_export_map(random_checkpoint: Path, idx_dir: Path, tmp_path: Path) -> N
     ("args", "message"),
     [
         (["export-grid", "{tmp}/grid.png", "--n", 0], "grid size must be between 1 and 100, got 0"),
-        (["export-grid", "{tmp}/grid.png", "--range", 0], "grid range must be a positive finite number, got 0"),
-        (["export-grid", "{tmp}/grid.png", "--range", "inf"], "grid range must be a positive finite number, got inf"),
-        (["generate", "inf", 0, "{tmp}/d.png"], "latent coordinates must be finite numbers, got inf"),
-        (["interpolate", 0, 0, "nan", 1, "{tmp}/w.png"], "latent coordinates must be finite numbers, got nan"),
+        (["export-grid", "{tmp}/grid.png", "--range", 0], "grid range must be a positive number up to 10000, got 0"),
+        (
+            ["export-grid", "{tmp}/grid.png", "--range", "inf"],
+            "grid range must be a positive number up to 10000, got inf",
+        ),
+        (["generate", "inf", 0, "{tmp}/d.png"], "latent coordinates must be finite numbers within ±10000, got inf"),
+        (["generate", "3e38", 0, "{tmp}/d.png"], "latent coordinates must be finite numbers within ±10000, got 3e+38"),
+        (["generate", "1e300", 0, "{tmp}/d.png"], "within ±10000, got 1e+300"),
+        (
+            ["interpolate", 0, 0, "nan", 1, "{tmp}/w.png"],
+            "latent coordinates must be finite numbers within ±10000, got nan",
+        ),
+        (["interpolate", 0, 0, "inf", 0, "{tmp}/w.png"], "within ±10000, got inf"),
         (["export-grid", "{tmp}/grid.jpg"], "the output name must end in .png"),
         (["export-grid", "{tmp}/absent/grid.png"], "absent does not exist"),
         (["export-grid", "{checkpoint}/grid.png"], "cannot write"),

@@ -6,7 +6,6 @@ Images are numpy arrays: grayscale float in [0, 1] of shape [H, W], or RGB uint8
 from __future__ import annotations
 
 import io
-import math
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,8 @@ DIGIT_COLORS: tuple[tuple[int, int, int], ...] = (
 )
 """One colour per digit label 0-9 (matplotlib's tab10), shared by the PNG map and the explorer's legend."""
 MAX_GRID_SIDE = 100
+MAX_LATENT_COORDINATE = 1e4
+"""The prior is N(0, I): a coordinate beyond this is a typo, and float32 arithmetic on it overflows."""
 MAX_INTERPOLATION_STEPS = 1000
 MAX_PICTURE_PIXELS = 2**28
 """The most pixels one picture, or all frames of an animation, may hold: a 16,384² square, 268 million."""
@@ -41,12 +42,21 @@ def _device(model: VAE) -> torch.device:
     return next(model.parameters()).device
 
 
+def check_latent_points(points: np.ndarray | tuple[float, ...]) -> np.ndarray:
+    """The points as float64, or a VaeError naming the first coordinate that is not finite or out of range."""
+    values = np.asarray(points, dtype=np.float64)
+    in_range = np.abs(values) <= MAX_LATENT_COORDINATE  # False for NaN too
+    if not in_range.all():
+        raise VaeError(
+            f"latent coordinates must be finite numbers within ±{MAX_LATENT_COORDINATE:g}, got {values[~in_range][0]:g}"
+        )
+    return values
+
+
 @torch.no_grad()
 def decode_points(model: VAE, points: np.ndarray) -> np.ndarray:
     """Latent points [N, latent_dim] → decoded digits [N, 28, 28] in [0, 1], in one batched forward pass."""
-    points = np.asarray(points, dtype=np.float32).reshape(-1, model.config.latent_dim)
-    if not np.isfinite(points).all():
-        raise VaeError(f"latent coordinates must be finite numbers, got {points[~np.isfinite(points)][0]:g}")
+    points = check_latent_points(points).astype(np.float32).reshape(-1, model.config.latent_dim)
     z = torch.from_numpy(points).to(_device(model))
     return model.decode(z).cpu().numpy().reshape(-1, SIDE, SIDE)
 
@@ -66,8 +76,8 @@ def grid_points(n: int = 15, extent: float = 2.0) -> np.ndarray:
     """The n×n points over [-extent, extent]², row by row from the top, so y points up as in a plot."""
     if not 1 <= n <= MAX_GRID_SIDE:
         raise VaeError(f"grid size must be between 1 and {MAX_GRID_SIDE}, got {n}")
-    if not 0 < extent < math.inf:
-        raise VaeError(f"grid range must be a positive finite number, got {extent}")
+    if not 0 < extent <= MAX_LATENT_COORDINATE:
+        raise VaeError(f"grid range must be a positive number up to {MAX_LATENT_COORDINATE:g}, got {extent:g}")
     axis = np.linspace(-extent, extent, n, dtype=np.float32)
     ys, xs = np.meshgrid(axis[::-1], axis, indexing="ij")
     return np.stack([xs.ravel(), ys.ravel()], axis=1)
@@ -114,8 +124,9 @@ def interpolation_points(start: tuple[float, float], end: tuple[float, float], s
         raise VaeError(f"an interpolation needs at least 2 steps, got {steps}")
     if steps > MAX_INTERPOLATION_STEPS:
         raise VaeError(f"an interpolation takes at most {MAX_INTERPOLATION_STEPS:,} steps, got {steps:,}")
+    start, end = check_latent_points(start).astype(np.float32), check_latent_points(end).astype(np.float32)
     fractions = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
-    return (1 - fractions) * np.asarray(start, np.float32) + fractions * np.asarray(end, np.float32)
+    return (1 - fractions) * start + fractions * end
 
 
 def interpolation_frames(

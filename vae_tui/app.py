@@ -40,6 +40,8 @@ NO_DIGITS_NOTE = (
 )
 VIEWS = {"map": "Map", "grid": "Grid", "reconstructions": "Reconstructions"}
 COLOR_SYSTEMS = {"truecolor": "truecolor", "256": "256", "16": "standard"}
+CURSOR_LIMIT = 1000.0
+"""How far from the origin the cursor may go, in latent units (the prior is N(0, I))."""
 """--colors values → Textual's TEXTUAL_COLOR_SYSTEM; "none" sets NO_COLOR instead."""
 MOVE = Binding.Group("Move", compact=True)
 VIEW = Binding.Group("View", compact=True)
@@ -164,6 +166,13 @@ class ExplorerApp(App[None]):
         return self.session is not None or action in self.ALWAYS_ENABLED
 
     # ---- the cursor and what follows it -------------------------------------------------------------------------
+
+    def validate_cursor(self, cursor: Point) -> Point:
+        # vae_core refuses coordinates beyond ±1e4 (float32 overflows); holding an arrow key must not get there.
+        return (
+            float(np.clip(cursor[0], -CURSOR_LIMIT, CURSOR_LIMIT)),
+            float(np.clip(cursor[1], -CURSOR_LIMIT, CURSOR_LIMIT)),
+        )
 
     def watch_cursor(self, cursor: Point) -> None:
         """Decode the digit under the cursor and find its nearest test digit: the per-move work, kept small."""

@@ -58,6 +58,16 @@ async def test_step_keys_fine_moves_and_recentre(session, make_app):
         assert app.cursor == (0.0, 0.0)
 
 
+async def test_the_cursor_stops_at_the_edge_of_the_latent_range(session, make_app):
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.cursor = (999.9, -5000.0)
+        await pilot.press("right", "right")
+        assert app.cursor == (1000.0, -1000.0)
+        assert "x +1000.000  y -1000.000" in app.query_one(StatusBar).render().plain
+
+
 async def test_the_map_follows_the_cursor_zooms_and_jumps_on_click(session, make_app):
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
