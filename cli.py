@@ -137,7 +137,7 @@ def train(
         typer.Option(
             "--recipe",
             help="default (used when not given): 150 epochs, one-cycle schedule, EMA weights, binarized encoder "
-            "input (about 140 nats); fast: 12 epochs, below 150 nats in about a quarter of plain's time; "
+            "input (about 140 nats); fast: 12 epochs, below 150 nats in about a fifth of plain's time; "
             "plain: the tutorial loop, 30 epochs at a constant rate. The flags below change single fields.",
             show_default=False,
         ),

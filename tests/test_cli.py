@@ -423,7 +423,7 @@ def test_train_export_info_resume_on_mnist(mnist_dir: Path, tmp_path: Path) -> N
         "fast: 1 epoch,",
         "warm-up 5%",
         "Adam β₂ 0.99",
-        "binarized encoder input",
+        "output bias at the mean image",
         "vae train --recipe fast",
     ):
         assert expected in text

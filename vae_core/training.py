@@ -96,7 +96,6 @@ RECIPES: dict[str, TrainConfig] = {
         warmup_fraction=0.05,
         ema_decay=0.99,
         adam_beta2=0.99,
-        binarize_input=True,
         init_output_bias=True,
         val_fraction=0.0,
         precision="auto",
