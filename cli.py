@@ -164,10 +164,7 @@ def train(
     force: Annotated[bool, typer.Option("--force", help="Replace the checkpoint at --out if there is one.")] = False,
 ) -> None:
     """Train a VAE with a live progress display, saving the best checkpoint and a resumable state."""
-    from vae_core.devices import resolve_device
-    from vae_core.training import StopFlag, recipe
-    from vae_core.training import train as run_training
-
+    # The arguments are checked before torch is imported (seconds), so a mistake is reported at once.
     if resume is not None:
         changed = [
             flag
@@ -188,6 +185,10 @@ def train(
         raise VaeError(f"--limit must be at least 1, got {limit}")
     if resume is None and not force:
         refuse_to_replace(out or DEFAULT_OUT)
+    from vae_core.devices import resolve_device
+    from vae_core.training import StopFlag, recipe
+    from vae_core.training import train as run_training
+
     # On resume train() keeps the stored recipe and takes the larger of its epochs and ours: 1 means "as stored".
     config = recipe(
         (recipe_name or RecipeName.default).value,
@@ -238,7 +239,7 @@ def train(
 
 def refuse_to_replace(out: Path) -> None:
     """A new run overwrites ``out`` and its resume state after its first epoch: never a finished model by accident."""
-    from vae_core.checkpoints import resume_path_for
+    from vae_core.paths import resume_path_for
 
     resume_file = resume_path_for(out)
     if out.exists() or resume_file.exists():
@@ -593,7 +594,8 @@ def info(
     checkpoint: Annotated[Path | None, typer.Argument(help="Checkpoint file (default: the bundled one).")] = None,
 ) -> None:
     """Show a checkpoint's model config and provenance."""
-    from vae_core.checkpoints import atlas_path_for, read_checkpoint_info, resume_path_for
+    from vae_core.checkpoints import read_checkpoint_info
+    from vae_core.paths import atlas_path_for, resume_path_for
 
     path = checkpoint_path(checkpoint)
     details = read_checkpoint_info(path)
@@ -670,7 +672,7 @@ def atlas(
 ) -> None:
     """Write the atlas the explorer uses: test digits with their latent means, so it runs without the dataset."""
     from vae_core.atlas import build_atlas, save_atlas
-    from vae_core.checkpoints import atlas_path_for
+    from vae_core.paths import atlas_path_for
 
     if count < 1:
         raise VaeError(f"--count must be at least 1, got {count}")
@@ -698,7 +700,7 @@ def explore(
 
 
 def checkpoint_path(checkpoint: Path | None) -> Path:
-    from vae_core.checkpoints import bundled_checkpoint_path
+    from vae_core.paths import bundled_checkpoint_path
 
     return checkpoint if checkpoint is not None else bundled_checkpoint_path()
 

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from vae_core.atlas import load_atlas
-from vae_core.checkpoints import atlas_path_for, bundled_checkpoint_path, load_checkpoint
+from vae_core.checkpoints import load_checkpoint
 from vae_core.data import MNIST
 from vae_core.images import encode_means
+from vae_core.paths import atlas_path_for, bundled_checkpoint_path
 from vae_core.training import evaluate
 
 

@@ -6,15 +6,10 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from vae_core.checkpoints import (
-    atomic_write,
-    bundled_checkpoint_path,
-    load_checkpoint,
-    read_checkpoint_info,
-    save_checkpoint,
-)
+from vae_core.checkpoints import atomic_write, load_checkpoint, read_checkpoint_info, save_checkpoint
 from vae_core.errors import VaeError
 from vae_core.model import VAE, VAEConfig
+from vae_core.paths import bundled_checkpoint_path
 
 
 def test_round_trip_reproduces_outputs_exactly(tmp_path):

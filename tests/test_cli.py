@@ -19,8 +19,9 @@ from typer.testing import Result
 
 import cli
 from tests.conftest import ok, vae
-from vae_core.checkpoints import read_checkpoint_info, resume_path_for
+from vae_core.checkpoints import read_checkpoint_info
 from vae_core.data import MNIST
+from vae_core.paths import resume_path_for
 from vae_core.training import RECIPES, EpochEnded, LossSummary, StepsDone, StopFlag, TrainConfig, TrainStarted
 
 
@@ -360,7 +361,7 @@ def test_checkpoint_errors_are_one_line(command: list[str], tmp_path: Path) -> N
 
 
 def test_a_missing_bundled_checkpoint_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("vae_core.checkpoints.BUNDLED_CHECKPOINT_NAME", "absent.safetensors")
+    monkeypatch.setattr("vae_core.paths.BUNDLED_CHECKPOINT_NAME", "absent.safetensors")
     assert "the bundled checkpoint is missing" in fails("info")
     assert "the bundled checkpoint is missing" in fails("export-grid", tmp_path / "grid.png")
 
@@ -383,7 +384,7 @@ def test_evaluate_prints_the_figures(random_checkpoint: Path, idx_dir: Path) -> 
 
 def test_atlas_goes_beside_the_checkpoint(random_checkpoint: Path, idx_dir: Path) -> None:
     from vae_core.atlas import load_atlas
-    from vae_core.checkpoints import atlas_path_for
+    from vae_core.paths import atlas_path_for
 
     ok("atlas", "--count", 40, "-c", random_checkpoint, "--data-dir", idx_dir)
     atlas = load_atlas(atlas_path_for(random_checkpoint))

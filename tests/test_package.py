@@ -14,6 +14,6 @@ def test_vae_core_imports_no_terminal_code():
 
 
 def test_importing_vae_core_alone_does_not_load_torch():
-    code = "import sys, vae_core; print('torch' in sys.modules)"
+    code = "import sys, vae_core, vae_core.paths; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

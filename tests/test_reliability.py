@@ -35,9 +35,10 @@ from typer.testing import Result
 import cli
 from tests.conftest import fake_digits, ok, vae
 from vae_core import checkpoints, plugins, training
-from vae_core.checkpoints import load_checkpoint, read_tensors, resume_path_for
+from vae_core.checkpoints import load_checkpoint, read_tensors
 from vae_core.data import DATA_DIR_ENV, MNIST, IdxDataset, IdxFile, write_idx
 from vae_core.model import VAE, VAEConfig
+from vae_core.paths import resume_path_for
 
 VAE_COMMAND = Path(sys.executable).with_name("vae")
 TRAIN_TINY = ["train", "--recipe", "plain", "--batch-size", "32", "--device", "cpu"]

@@ -4,10 +4,11 @@ import pytest
 import torch
 
 from vae_core import training
-from vae_core.checkpoints import load_checkpoint, resume_path_for
+from vae_core.checkpoints import load_checkpoint
 from vae_core.data import MNIST
 from vae_core.errors import VaeError
 from vae_core.model import VAE, VAEConfig
+from vae_core.paths import resume_path_for
 from vae_core.training import (
     CheckpointSaved,
     EpochEnded,

@@ -22,7 +22,7 @@ _EXPORTS = {
     "evaluate": "vae_core.training",
     "load_checkpoint": "vae_core.checkpoints",
     "save_checkpoint": "vae_core.checkpoints",
-    "bundled_checkpoint_path": "vae_core.checkpoints",
+    "bundled_checkpoint_path": "vae_core.paths",
     "MODELS": "vae_core.plugins",
     "DATASETS": "vae_core.plugins",
 }

@@ -25,7 +25,6 @@ from vae_core.model import VAE, VAEConfig
 
 FORMAT_NAME = "vae-explorer"
 FORMAT_VERSION = 1
-BUNDLED_CHECKPOINT_NAME = "mnist-vae.safetensors"
 
 
 @dataclass
@@ -164,32 +163,6 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> tuple[VAE
     except RuntimeError as error:
         raise VaeError(f"checkpoint {path} does not fit its model: {_first_line(error)}") from None
     return model.to(device).eval(), info
-
-
-def resume_path_for(checkpoint: Path) -> Path:
-    """Where the training state of ``checkpoint`` lives: ``name.resume.safetensors`` beside it."""
-    checkpoint = Path(checkpoint)
-    return checkpoint.with_name(f"{checkpoint.name.removesuffix('.safetensors')}.resume.safetensors")
-
-
-def atlas_path_for(checkpoint: Path) -> Path:
-    """Where the atlas of ``checkpoint`` lives: ``name.atlas.safetensors`` beside it."""
-    checkpoint = Path(checkpoint)
-    return checkpoint.with_name(f"{checkpoint.name.removesuffix('.safetensors')}.atlas.safetensors")
-
-
-def bundled_checkpoint_path() -> Path:
-    """The pretrained checkpoint shipped with the package (wheel) or kept in the source tree's checkpoints/."""
-    here = Path(__file__).resolve().parent
-    for candidate in (
-        here / "bundled" / BUNDLED_CHECKPOINT_NAME,
-        here.parent / "checkpoints" / BUNDLED_CHECKPOINT_NAME,
-    ):
-        if candidate.is_file():
-            return candidate
-    raise VaeError(
-        "the bundled checkpoint is missing from this installation; train one with `vae train` and pass --checkpoint"
-    )
 
 
 def _first_line(error: BaseException, limit: int = 240) -> str:

@@ -21,11 +21,12 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from vae_core.checkpoints import read_tensors, resume_path_for, save_checkpoint, write_tensors
+from vae_core.checkpoints import read_tensors, save_checkpoint, write_tensors
 from vae_core.data import ImageSet
 from vae_core.devices import resolve_device
 from vae_core.errors import VaeError
 from vae_core.model import VAE, VAEConfig, reparameterize, vae_loss
+from vae_core.paths import resume_path_for
 
 Precision = Literal["auto", "fp32", "bf16"]
 COLLAPSE_KL_NATS = 0.5

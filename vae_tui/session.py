@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from vae_core.atlas import Atlas, build_atlas, load_atlas
-from vae_core.checkpoints import atlas_path_for, bundled_checkpoint_path, load_checkpoint
+from vae_core.checkpoints import load_checkpoint
 from vae_core.errors import VaeError
 from vae_core.images import (
     DIGIT_COLORS,
@@ -25,6 +25,7 @@ from vae_core.images import (
     save_png,
 )
 from vae_core.model import VAE
+from vae_core.paths import atlas_path_for, bundled_checkpoint_path
 from vae_core.plugins import DATASETS
 
 Point = tuple[float, float]

@@ -344,7 +344,8 @@ def test_a_latent_size_other_than_two_is_a_clear_error(tmp_path):
 
 def test_open_session_finds_the_atlas_beside_the_checkpoint(random_checkpoint, idx_dir):
     from vae_core.atlas import build_atlas, save_atlas
-    from vae_core.checkpoints import atlas_path_for, load_checkpoint
+    from vae_core.checkpoints import load_checkpoint
+    from vae_core.paths import atlas_path_for
     from vae_core.plugins import DATASETS
     from vae_tui.session import open_session
 
@@ -359,9 +360,10 @@ def test_an_atlas_left_from_a_replaced_checkpoint_is_re_encoded_with_the_new_mod
     import torch
 
     from vae_core.atlas import build_atlas, save_atlas
-    from vae_core.checkpoints import atlas_path_for, save_checkpoint
+    from vae_core.checkpoints import save_checkpoint
     from vae_core.images import encode_means
     from vae_core.model import VAE
+    from vae_core.paths import atlas_path_for
     from vae_core.plugins import DATASETS
     from vae_tui.session import open_session
 
