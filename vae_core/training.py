@@ -25,7 +25,7 @@ from vae_core.checkpoints import read_tensors, save_checkpoint, write_tensors
 from vae_core.data import ImageSet
 from vae_core.devices import resolve_device
 from vae_core.errors import VaeError
-from vae_core.model import VAE, VAEConfig, reparameterize, vae_loss
+from vae_core.model import VAE, VAEConfig, vae_loss
 from vae_core.paths import resume_path_for
 
 Precision = Literal["auto", "fp32", "bf16"]
@@ -493,21 +493,22 @@ class _Run:
             if self.stop.is_set():
                 state.elapsed_s += time.perf_counter() - epoch_start
                 return False
-            lr = learning_rate(state.epoch * self.steps_per_epoch + state.step, total_steps, config)
+            global_step = state.epoch * self.steps_per_epoch + state.step
+            lr = learning_rate(global_step, total_steps, config)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             index = order[state.step * config.batch_size : (state.step + 1) * config.batch_size]
             batch = self.train_images[index]
             x = as_float_batch(batch)
+            # The encoder may see a binarized draw; the loss always scores the gray image x.
             seen = binarize(batch, self.noise) if config.binarize_input else x
             with autocast:
-                mu, logvar = self.model.encode(seen)
-                logits = self.model.decode_logits(reparameterize(mu, logvar, self.noise))
+                logits, mu, logvar = self.model(seen, generator=self.noise)
             terms = vae_loss(logits, x, mu, logvar)
             self.optimizer.zero_grad(set_to_none=True)
             terms.total.mean().backward()
             self.optimizer.step()
-            self._update_ema(state.epoch * self.steps_per_epoch + state.step)
+            self._update_ema(global_step)
             state.sums += torch.stack([terms.bce.sum(), terms.kl.sum()]).detach()
             state.step += 1
             samples_since += len(x)
