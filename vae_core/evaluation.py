@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from vae_core.errors import VaeError
-from vae_core.model import VAE
-from vae_core.training import as_float_batch, seeded_evaluation
+from vae_core.model import VAE, as_float_batch
+from vae_core.training import seeded_evaluation
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(images_done, images_total)`` while an estimate runs."""

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from vae_core.checkpoints import atomic_write
 from vae_core.errors import VaeError
-from vae_core.model import VAE
+from vae_core.model import VAE, as_float_batch
 
 SIDE = 28
 DIGIT_COLORS: tuple[tuple[int, int, int], ...] = (
@@ -66,7 +66,7 @@ def encode_means(model: VAE, images: torch.Tensor, batch_size: int = 5000) -> np
     """uint8 images [N, 28, 28] → latent means [N, latent_dim] (the encoder's mu; no sampling)."""
     device = _device(model)
     means = [
-        model.encode(images[start : start + batch_size].reshape(-1, SIDE * SIDE).to(device).float().div_(255))[0]
+        model.encode(as_float_batch(images[start : start + batch_size].to(device)))[0]
         for start in range(0, len(images), batch_size)
     ]
     return torch.cat(means).cpu().numpy() if means else np.zeros((0, model.config.latent_dim), np.float32)

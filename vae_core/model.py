@@ -90,6 +90,11 @@ class VAE(nn.Module):
         return self.decode_logits(z), mu, logvar
 
 
+def as_float_batch(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images [B, 28, 28] or [B, 784] → float32 [B, 784] in [0, 1]: what the encoder takes."""
+    return images.reshape(len(images), -1).float().div_(255)
+
+
 def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """z = mu + sigma·eps with eps ~ N(0, I): the sample stays differentiable in mu and logvar."""
     eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)

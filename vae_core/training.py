@@ -25,7 +25,7 @@ from vae_core.checkpoints import read_tensors, save_checkpoint, write_tensors
 from vae_core.data import ImageSet
 from vae_core.devices import resolve_device
 from vae_core.errors import VaeError
-from vae_core.model import VAE, VAEConfig, vae_loss
+from vae_core.model import VAE, VAEConfig, as_float_batch, vae_loss
 from vae_core.paths import resume_path_for
 
 Precision = Literal["auto", "fp32", "bf16"]
@@ -262,11 +262,6 @@ def epoch_order(size: int, seed: int, epoch: int, device: torch.device) -> torch
     """The shuffle of one epoch, derived from (seed, epoch) so a resumed run replays it exactly."""
     generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     return torch.randperm(size, generator=generator).to(device)
-
-
-def as_float_batch(images: torch.Tensor) -> torch.Tensor:
-    """uint8 images [B, 28, 28] or [B, 784] → float32 [B, 784] in [0, 1]."""
-    return images.reshape(len(images), -1).float().div_(255)
 
 
 def binarize(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
