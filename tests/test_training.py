@@ -268,6 +268,7 @@ def test_the_checkpoint_tells_the_whole_run_when_its_best_epoch_came_earlier(fak
     assert (result.best_epoch, info.provenance["best_epoch"], info.provenance["epochs"]) == (2, 2, 3)
     assert info.provenance["val_loss"] == 4.0
     assert info.provenance["test_loss"]["total"] == pytest.approx(result.test.total)
+    assert real_evaluate(model, fake_sets[1].images).total == pytest.approx(result.test.total)
     for saved, best in zip(model.state_dict().values(), result.model.state_dict().values(), strict=True):
         assert torch.equal(saved, best)
 

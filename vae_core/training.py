@@ -460,9 +460,8 @@ class _Run:
                 break
         resume_file = self._save_resume_state() if self.out is not None else None
         history = [self._epoch_event(entry) for entry in state.history]
-        test = None
-        if history and self.test_images is not None:
-            test = evaluate(self.best_model, self.test_images, config.eval_batch_size, config.seed)
+        # The best epoch's test loss was measured on these very weights (the same seeded draw) when it ended.
+        test = history[state.best_epoch - 1].test if state.best_epoch else None
         if self.out is not None and 0 < state.best_epoch < state.epoch:
             # The checkpoint was written at its best epoch; its provenance should tell the whole run's length.
             save_checkpoint(self.out, self.best_model, self._provenance(test))
