@@ -15,28 +15,19 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
-from rich.text import Text
 from typer.core import TyperGroup
 
+from cli_views import DownloadView, EvaluationView, TrainView, checkpoint_table, evaluation_table, training_summary
 from vae_core.errors import VaeError
+from vae_core.recipes import DEFAULT_RECIPE, PRECISIONS, RECIPES, recipe, recipe_note
 
 if TYPE_CHECKING:
     import numpy as np
 
     from vae_core.checkpoints import CheckpointInfo
     from vae_core.data import ImageSet
+    from vae_core.events import StopFlag
     from vae_core.model import VAE
-    from vae_core.training import EpochEnded, LossSummary, StopFlag, TrainEvent, TrainResult, TrainStarted
 
 DEFAULT_OUT = Path("vae-mnist.safetensors")
 COMMAND_LINE = "vae.command_line"
@@ -81,18 +72,12 @@ app = typer.Typer(
 )
 
 
-class RecipeName(str, Enum):
-    """The names of vae_core.training.RECIPES (a test keeps the two in step)."""
-
-    default = "default"
-    fast = "fast"
-    plain = "plain"
-
-
-class PrecisionName(str, Enum):
-    auto = "auto"
-    fp32 = "fp32"
-    bf16 = "bf16"
+RecipeName = Enum("RecipeName", {name: name for name in RECIPES}, type=str)
+"""The names of vae_core.recipes.RECIPES, as Typer's choices."""
+PrecisionName = Enum("PrecisionName", {name: name for name in PRECISIONS}, type=str)
+RECIPE_HELP = "; ".join(
+    f"{name}{' (used when not given)' if name == DEFAULT_RECIPE else ''}: {recipe_note(name)}" for name in RECIPES
+)
 
 
 class ColorMode(str, Enum):
@@ -136,9 +121,7 @@ def train(
         RecipeName | None,
         typer.Option(
             "--recipe",
-            help="default (used when not given): 150 epochs, one-cycle schedule, EMA weights, binarized encoder "
-            "input (about 140 nats); fast: 12 epochs, below 150 nats in about a fifth of plain's time; "
-            "plain: the tutorial loop, 30 epochs at a constant rate. The flags below change single fields.",
+            help=f"{RECIPE_HELP}. The flags below change single fields.",
             show_default=False,
         ),
     ] = None,
@@ -185,19 +168,22 @@ def train(
         raise VaeError(f"--limit must be at least 1, got {limit}")
     if resume is None and not force:
         refuse_to_replace(out or DEFAULT_OUT)
+    # A resumed run keeps its stored recipe (--epochs may extend it); a new one takes a named recipe and the flags.
+    config = None
+    if resume is None:
+        config = recipe(
+            recipe_name.value if recipe_name else DEFAULT_RECIPE,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            seed=seed,
+            precision=precision and precision.value,
+        )
     from vae_core.devices import resolve_device
-    from vae_core.training import StopFlag, recipe
+    from vae_core.events import StopFlag
+    from vae_core.training import resume as resume_training
     from vae_core.training import train as run_training
 
-    # On resume train() keeps the stored recipe and takes the larger of its epochs and ours: 1 means "as stored".
-    config = recipe(
-        (recipe_name or RecipeName.default).value,
-        epochs=1 if epochs is None and resume is not None else epochs,
-        batch_size=batch_size,
-        lr=lr,
-        seed=seed,
-        precision=precision and precision.value,
-    )
     torch_device = resolve_device(device)
     checkpoint = resume or out or DEFAULT_OUT
     train_set, test_set = load_split(dataset, "train", data_dir), load_split(dataset, "test", data_dir)
@@ -206,18 +192,13 @@ def train(
         console.print(f"training on the first {limit:,} of them")
 
     stop = StopFlag()
+    provenance = {"command": ctx.meta.get(COMMAND_LINE, "vae train")}
     with TrainView(console, live=console.is_terminal) as view, stop_on_signals(stop):
-        result = run_training(
-            train_set,
-            test_set,
-            config,
-            torch_device,
-            out=checkpoint,
-            on_event=view,
-            stop=stop,
-            resume=resume is not None,
-            provenance={"command": ctx.meta.get(COMMAND_LINE, "vae train")},
-        )
+        reporting = {"on_event": view, "stop": stop, "provenance": provenance}
+        if config is None:
+            result = resume_training(checkpoint, train_set, test_set, torch_device, epochs=epochs, **reporting)
+        else:
+            result = run_training(train_set, test_set, config, torch_device, out=checkpoint, **reporting)
     console.print(training_summary(result))
     # The commands go below the table, unwrapped, so they can be copied whole.
     if result.checkpoint is not None:
@@ -245,138 +226,6 @@ def refuse_to_replace(out: Path) -> None:
     if out.exists() or resume_file.exists():
         hint = f", or --resume {out} to continue its training" if resume_file.exists() else ""
         raise VaeError(f"{out if out.exists() else resume_file} already exists: add --force to replace it{hint}")
-
-
-class TrainView:
-    """Renders training events: live bars on a terminal, one plain line per epoch elsewhere."""
-
-    def __init__(self, console: Console, live: bool) -> None:
-        self.console = console
-        self.progress = (
-            Progress(
-                TextColumn("{task.description:>11}"),
-                BarColumn(bar_width=30),
-                MofNCompleteColumn(),
-                TaskProgressColumn(),
-                TimeElapsedColumn(),
-                TextColumn("<"),
-                TimeRemainingColumn(),
-                TextColumn("{task.fields[status]}"),
-                console=console,
-                refresh_per_second=4,
-            )
-            if live
-            else None
-        )
-        self.overall: Any = None
-        self.epoch: Any = None
-        self.steps_per_epoch = 0
-
-    def __enter__(self) -> TrainView:
-        if self.progress is not None:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-    def __call__(self, event: TrainEvent) -> None:
-        from vae_core.training import EpochEnded, StepsDone, TrainStarted
-
-        if isinstance(event, TrainStarted):
-            self.started(event)
-        elif isinstance(event, StepsDone) and self.progress is not None:
-            done = event.epoch * event.steps_per_epoch + event.step
-            status = f"BCE {event.running.bce:7.2f}  KL {event.running.kl:5.2f}  {event.samples_per_s:,.0f} img/s"
-            self.progress.update(self.overall, completed=done)
-            self.progress.update(self.epoch, completed=event.step, status=status)
-        elif isinstance(event, EpochEnded):
-            self.epoch_ended(event)
-
-    def started(self, event: TrainStarted) -> None:
-        self.console.print(
-            f"training on {event.device} in {event.precision}: {event.train_size:,} training, "
-            f"{event.val_size:,} validation, {event.test_size:,} test images; "
-            f"recipe {describe_recipe(event.config.to_dict())}",
-            soft_wrap=True,
-        )
-        if event.start_epoch >= event.config.epochs:
-            self.console.print(f"all {event.config.epochs} epochs are done; pass a larger --epochs to train on")
-        elif event.start_epoch or event.start_step:
-            self.console.print(f"resuming at epoch {event.start_epoch + 1}, step {event.start_step:,}", soft_wrap=True)
-        if self.progress is None:
-            return
-        steps = self.steps_per_epoch = event.steps_per_epoch
-        self.overall = self.progress.add_task(
-            "overall",
-            total=steps * event.config.epochs,
-            completed=event.start_epoch * steps + event.start_step,
-            status="",
-        )
-        self.epoch = self.progress.add_task(
-            self.epoch_title(event.start_epoch + 1, event.config.epochs),
-            total=steps,
-            completed=event.start_step,
-            status="",
-        )
-
-    @staticmethod
-    def epoch_title(epoch: int, epochs: int) -> str:
-        return f"epoch {epoch}/{epochs}"
-
-    def epoch_ended(self, event: EpochEnded) -> None:
-        parts = [f"epoch {event.epoch:>{len(str(event.epochs))}}/{event.epochs}", f"train {format_loss(event.train)}"]
-        parts += [f"{name} {loss.total:.2f}" for name, loss in (("val", event.val), ("test", event.test)) if loss]
-        parts.append(f"{event.samples_per_s:,.0f} img/s")
-        line = Text("  ".join(parts))
-        if event.is_best:
-            line.append("  best, saved", style="green")
-        self.console.print(line, soft_wrap=True)
-        if event.kl_collapsed:
-            self.console.print(collapse_warning((event.val or event.train).kl), soft_wrap=True)
-        if self.progress is None:
-            return
-        # Steps are reported a few times a second, so the last ones of an epoch may not have been shown yet.
-        self.progress.update(self.overall, completed=event.epoch * self.steps_per_epoch)
-        if event.epoch < event.epochs:
-            self.progress.reset(self.epoch, description=self.epoch_title(event.epoch + 1, event.epochs), status="")
-        else:
-            self.progress.update(self.epoch, completed=self.steps_per_epoch)
-
-
-def collapse_warning(kl: float) -> Text:
-    return Text(
-        f"posterior collapse: the KL is {kl:.2f} nats per image, so the latent code carries almost nothing "
-        "about the digit; try a lower --lr or another --seed",
-        style="yellow",
-    )
-
-
-def training_summary(result: TrainResult) -> Table:
-    """The closing table: where the checkpoint went, its losses and the time it took."""
-    titles = {
-        "finished": "Training finished",
-        "interrupted": "Training interrupted",
-        "early-stopping": "Training stopped early (validation loss no longer improving)",
-    }
-    table = Table(title=titles[result.stopped], show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-    last = result.history[-1] if result.history else None
-    if result.checkpoint is not None and last is not None:
-        table.add_row("checkpoint", f"{result.checkpoint} (best epoch {result.best_epoch} of {last.epoch})")
-    else:
-        table.add_row("checkpoint", "none yet: no epoch finished")
-    if result.test is not None:
-        table.add_row("test loss", f"{format_loss(result.test)} nats per image")
-    if last is not None:
-        table.add_row("time", f"{format_duration(last.elapsed_s)}, {last.samples_per_s:,.0f} images/s")
-        if last.kl_collapsed:
-            table.add_row("warning", collapse_warning((last.val or last.train).kl))
-    if result.resume_file is not None:
-        table.add_row("resume state", str(result.resume_file))
-    return table
 
 
 @contextmanager
@@ -442,8 +291,7 @@ def reconstruct(
     dataset: DatasetOption = "mnist",
 ) -> None:
     """Write test images (top row) above their reconstructions (bottom row) as a PNG."""
-    import torch
-
+    from vae_core.data import seeded_sample
     from vae_core.images import reconstruction_rows
 
     require_suffix(out, ".png")
@@ -451,7 +299,7 @@ def reconstruct(
         raise VaeError(f"--n must be at least 1, got {n}")
     model, _ = load_model(checkpoint)
     test_set = load_split(dataset, "test", data_dir)
-    chosen = torch.randperm(len(test_set), generator=torch.Generator().manual_seed(seed))[:n]
+    chosen = seeded_sample(len(test_set), n, seed)
     write_png(reconstruction_rows(model, test_set.images[chosen]), out, scale, f"{len(chosen)} test digits")
 
 
@@ -535,58 +383,27 @@ def evaluate(
     dataset: DatasetOption = "mnist",
 ) -> None:
     """Test-set loss, an importance-weighted log-likelihood estimate, and 5-NN accuracy of the latent means."""
+    from vae_core.checkpoints import checkpoint_or_bundled
     from vae_core.devices import resolve_device
-    from vae_core.evaluation import importance_weighted_nll, knn_accuracy
-    from vae_core.images import encode_means
-    from vae_core.training import evaluate as test_loss
+    from vae_core.evaluation import evaluate_model
 
     if iw_images is not None and iw_images < 1:
         raise VaeError(f"--iw-images must be at least 1, got {iw_images}")
     torch_device = resolve_device(device)
-    path = checkpoint_path(checkpoint)
+    path = checkpoint_or_bundled(checkpoint)
     model, _ = load_model(path, torch_device)
     train_set, test_set = load_split(dataset, "train", data_dir), load_split(dataset, "test", data_dir)
-    with console.status("test loss…"):
-        loss = test_loss(model, test_set.images, seed=seed)
-    iw_count = min(iw_images or (CPU_IW_IMAGES if torch_device.type == "cpu" else len(test_set)), len(test_set))
-    with Progress(
-        TextColumn("log-likelihood, k={task.fields[k]}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as progress:
-        task = progress.add_task("", total=iw_count, k=k)
-        nll = importance_weighted_nll(
+    with EvaluationView(console, samples=k) as view:
+        report = evaluate_model(
             model,
-            test_set.images[:iw_count],
-            k,
-            seed,
-            progress=lambda done, total: progress.update(task, completed=done),
+            train_set,
+            test_set,
+            samples=k,
+            nll_images=iw_images or (CPU_IW_IMAGES if torch_device.type == "cpu" else None),
+            seed=seed,
+            progress=view,
         )
-    with console.status("5-NN accuracy…"):
-        accuracy = knn_accuracy(
-            encode_means(model, train_set.images),
-            train_set.labels.numpy(),
-            encode_means(model, test_set.images),
-            test_set.labels.numpy(),
-            neighbours=5,
-        )
-    table = Table(title=f"{path} on the {test_set.split} set", title_justify="left", caption_justify="left")
-    table.add_column("per test image")
-    table.add_column("value", justify="right")
-    table.add_row("reconstruction (BCE)", f"{loss.bce:.2f} nats")
-    table.add_row("KL to the prior", f"{loss.kl:.2f} nats")
-    table.add_row("negative ELBO", f"{loss.total:.2f} nats")
-    table.add_row(f"−log p(x), importance-weighted, k={k:,}", f"{nll:.2f} nats")
-    table.add_row("5-NN accuracy of the latent means", f"{accuracy:.1%}")
-    table.caption = (
-        f"−log p(x) over the first {iw_count:,} test images (an upper bound that tightens as k grows); "
-        f"5-NN fit on {len(train_set):,} training images"
-    )
-    console.print(table)
+    console.print(evaluation_table(path, test_set.split, report))
 
 
 @app.command()
@@ -594,69 +411,12 @@ def info(
     checkpoint: Annotated[Path | None, typer.Argument(help="Checkpoint file (default: the bundled one).")] = None,
 ) -> None:
     """Show a checkpoint's model config and provenance."""
-    from vae_core.checkpoints import read_checkpoint_info
+    from vae_core.checkpoints import checkpoint_or_bundled, read_checkpoint_info
     from vae_core.paths import atlas_path_for, resume_path_for
 
-    path = checkpoint_path(checkpoint)
-    details = read_checkpoint_info(path)
-    table = Table(title=str(path), show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-    for label, value in checkpoint_rows(details):
-        table.add_row(label, value)
-    for label, companion in (("resume state", resume_path_for(path)), ("atlas", atlas_path_for(path))):
-        table.add_row(label, str(companion) if companion.is_file() else "none")
-    console.print(table)
-
-
-PROVENANCE_LABELS = {
-    "dataset": "dataset",
-    "dataset_source": "data from",
-    "train_samples": "training images",
-    "val_samples": "validation images",
-    "epochs": "epochs trained",
-    "best_epoch": "best epoch",
-    "recipe": "recipe",
-    "seed": "seed",
-    "precision": "precision",
-    "device": "trained on",
-    "test_loss": "test loss",
-    "val_loss": "best validation loss",
-    "train_seconds": "training time",
-    "created": "created",
-    "command": "command",
-    "versions": "versions",
-}
-
-
-def checkpoint_rows(details: CheckpointInfo) -> Iterator[tuple[str, str]]:
-    """(label, value) rows for a checkpoint's model and provenance, known keys first, in a readable form."""
-    yield "model", f"{details.model} (format version {details.format_version})"
-    yield "network", ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in details.config.to_dict().items())
-    provenance = details.provenance
-    keys = [key for key in PROVENANCE_LABELS if key in provenance] + sorted(
-        provenance.keys() - PROVENANCE_LABELS.keys()
-    )
-    for key in keys:
-        value = provenance[key]
-        if value is None:
-            continue
-        if key == "recipe":
-            text = describe_recipe(value)
-        elif key in ("test_loss", "val_loss"):
-            text = format_loss(value) if isinstance(value, dict) else f"{value:.2f}"
-            text += " nats per image"
-        elif key == "train_seconds":
-            text = format_duration(value)
-        elif isinstance(value, dict):
-            text = ", ".join(f"{name} {item}" for name, item in value.items())
-        elif isinstance(value, list):
-            text = "; ".join(map(str, value))
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            text = f"{value:,}"
-        else:
-            text = str(value)
-        yield PROVENANCE_LABELS.get(key, key.replace("_", " ")), text
+    path = checkpoint_or_bundled(checkpoint)
+    companions = {"resume state": resume_path_for(path), "atlas": atlas_path_for(path)}
+    console.print(checkpoint_table(path, read_checkpoint_info(path), companions))
 
 
 @app.command()
@@ -672,11 +432,12 @@ def atlas(
 ) -> None:
     """Write the atlas the explorer uses: test digits with their latent means, so it runs without the dataset."""
     from vae_core.atlas import build_atlas, save_atlas
+    from vae_core.checkpoints import checkpoint_or_bundled
     from vae_core.paths import atlas_path_for
 
     if count < 1:
         raise VaeError(f"--count must be at least 1, got {count}")
-    path = checkpoint_path(checkpoint)
+    path = checkpoint_or_bundled(checkpoint)
     target = out or atlas_path_for(path)
     model, _ = load_model(path)
     built = build_atlas(model, load_split(dataset, "test", data_dir), count, seed)
@@ -699,16 +460,11 @@ def explore(
 # ---- helpers -------------------------------------------------------------------------------------------------
 
 
-def checkpoint_path(checkpoint: Path | None) -> Path:
-    from vae_core.paths import bundled_checkpoint_path
-
-    return checkpoint if checkpoint is not None else bundled_checkpoint_path()
-
-
 def load_model(checkpoint: Path | None, device: Any = "cpu") -> tuple[VAE, CheckpointInfo]:
-    from vae_core.checkpoints import load_checkpoint
+    """The named checkpoint's model, or the bundled one's."""
+    from vae_core.checkpoints import checkpoint_or_bundled, load_checkpoint
 
-    return load_checkpoint(checkpoint_path(checkpoint), device)
+    return load_checkpoint(checkpoint_or_bundled(checkpoint), device)
 
 
 def load_split(dataset: str, split: str, data_dir: Path | None) -> ImageSet:
@@ -720,70 +476,3 @@ def load_split(dataset: str, split: str, data_dir: Path | None) -> ImageSet:
         images = source.load(split, data_dir, progress=view)
     console.print(images.describe(), soft_wrap=True)
     return images
-
-
-class DownloadView:
-    """Downloads as Rich bars on a terminal (started at the first byte) and one line per file elsewhere."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.progress: Progress | None = None
-        self.tasks: dict[str, Any] = {}
-
-    def __enter__(self) -> DownloadView:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-    def __call__(self, file_name: str, done: int, total: int) -> None:
-        if not self.console.is_terminal:
-            if file_name not in self.tasks:
-                self.tasks[file_name] = None
-                self.console.print(f"downloading {file_name}")
-            return
-        if self.progress is None:
-            self.progress = Progress(
-                TextColumn("downloading {task.description}"),
-                BarColumn(),
-                TaskProgressColumn(),
-                console=self.console,
-                transient=True,
-            )
-            self.progress.start()
-        if file_name not in self.tasks:
-            self.tasks[file_name] = self.progress.add_task(file_name, total=total or None)
-        self.progress.update(self.tasks[file_name], completed=done)
-
-
-def describe_recipe(config: dict[str, Any]) -> str:
-    """A TrainConfig as a dict (live, or stored in a checkpoint) → 'fast: 12 epochs, batch 256, ...'."""
-    parts = [
-        f"{config['epochs']} epoch{'' if config['epochs'] == 1 else 's'}",
-        f"batch {config['batch_size']}",
-        f"lr {config['lr']:g} {config['schedule']}",
-    ]
-    if config["schedule"] == "onecycle" and "warmup_fraction" in config:
-        parts.append(f"warm-up {config['warmup_fraction']:.0%}")
-    if config.get("adam_beta2", 0.999) != 0.999:
-        parts.append(f"Adam β₂ {config['adam_beta2']:g}")
-    if config.get("ema_decay"):
-        parts.append(f"EMA {config['ema_decay']:g}")
-    if config.get("binarize_input"):
-        parts.append("binarized encoder input")
-    if config.get("init_output_bias"):
-        parts.append("output bias at the mean image")
-    parts.append(f"seed {config['seed']}")
-    return f"{config['recipe']}: {', '.join(parts)}"
-
-
-def format_loss(loss: LossSummary | dict[str, float]) -> str:
-    bce, kl = (loss["bce"], loss["kl"]) if isinstance(loss, dict) else (loss.bce, loss.kl)
-    return f"{bce + kl:.2f} (BCE {bce:.2f} + KL {kl:.2f})"
-
-
-def format_duration(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"

@@ -16,7 +16,9 @@ import statistics
 import torch
 from baseline import baseline_epochs, machine, mnist_or_exit
 
-from vae_core.training import EpochEnded, TrainConfig, train
+from vae_core.events import EpochEnded
+from vae_core.recipes import TrainConfig
+from vae_core.training import train
 
 
 def main() -> None:

@@ -37,7 +37,8 @@ def run_variant(job: tuple[str, dict[str, Any], int, str, bool, int]) -> tuple[s
     import torch
 
     torch.set_num_threads(threads)
-    from vae_core.training import recipe, train
+    from vae_core.recipes import recipe
+    from vae_core.training import train
 
     train_set, test_set = mnist_or_exit()
     if quick:

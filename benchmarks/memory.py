@@ -20,7 +20,8 @@ BASELINE = (
     "baseline_epochs(t.images, 1, torch.device('cpu'))"
 )
 OURS = (
-    "from baseline import mnist_or_exit; from vae_core.training import TrainConfig, train; t, _ = mnist_or_exit(); "
+    "from baseline import mnist_or_exit; from vae_core.recipes import TrainConfig; "
+    "from vae_core.training import train; t, _ = mnist_or_exit(); "
     "{limit}train(t, None, TrainConfig(epochs=1, batch_size=128, val_fraction=0))"
 )
 

@@ -12,7 +12,9 @@ import argparse
 
 from baseline import machine, mnist_or_exit
 
-from vae_core.training import EpochEnded, TrainResult, recipe, train
+from vae_core.events import EpochEnded, TrainResult
+from vae_core.recipes import recipe
+from vae_core.training import train
 
 
 def train_for(name: str, train_set, test_set, budget_s: float) -> tuple[int, TrainResult]:

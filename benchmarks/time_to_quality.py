@@ -3,9 +3,9 @@
     python benchmarks/time_to_quality.py [--quick] [--recipe fast] [--threshold 150] [--seeds 3]
 
 Both sides are timed on training alone (the per-epoch test evaluation is not counted) and evaluated with the same
-function, vae_core.training.evaluate, on the full test set. Near the threshold the test loss of a short run varies
-by about half a nat from seed to seed, which moves its crossing by an epoch or two: ours runs with several seeds
-and the median crossing is compared.
+function, vae_core.evaluation.negative_elbo, on the full test set. Near the threshold the test loss of a short run
+varies by about half a nat from seed to seed, which moves its crossing by an epoch or two: ours runs with several
+seeds and the median crossing is compared.
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ import statistics
 from baseline import baseline_epochs, machine, mnist_or_exit
 
 from vae_core.devices import resolve_device
-from vae_core.training import EpochEnded, StopFlag, evaluate, recipe, train
+from vae_core.evaluation import negative_elbo
+from vae_core.events import EpochEnded, StopFlag
+from vae_core.recipes import recipe
+from vae_core.training import train
 
 
 def main() -> None:
@@ -38,7 +41,7 @@ def main() -> None:
     crossings: dict[str, tuple[float, int] | None] = {"baseline": None}
 
     def baseline_check(epoch, model, seconds) -> bool:
-        loss = evaluate(model, test_set.images.to(device)).total
+        loss = negative_elbo(model, test_set.images.to(device)).total
         print(f"  baseline epoch {epoch:3d}: test {loss:7.2f} after {seconds:6.1f} s")
         if loss < threshold:
             crossings["baseline"] = (seconds, epoch)

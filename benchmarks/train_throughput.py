@@ -14,7 +14,9 @@ import statistics
 from baseline import baseline_epochs, machine, mnist_or_exit
 
 from vae_core.devices import resolve_device
-from vae_core.training import EpochEnded, TrainConfig, train
+from vae_core.events import EpochEnded
+from vae_core.recipes import TrainConfig
+from vae_core.training import train
 
 
 def ours_rate(train_set, config: TrainConfig, device) -> float:

@@ -18,11 +18,14 @@ from rich.console import Console
 from typer.testing import Result
 
 import cli
+import cli_views
 from tests.conftest import ok, vae
 from vae_core.checkpoints import read_checkpoint_info
 from vae_core.data import MNIST
+from vae_core.evaluation import LossSummary
+from vae_core.events import EpochEnded, StepsDone, StopFlag, TrainStarted
 from vae_core.paths import resume_path_for
-from vae_core.training import RECIPES, EpochEnded, LossSummary, StepsDone, StopFlag, TrainConfig, TrainStarted
+from vae_core.recipes import RECIPES, TrainConfig
 
 
 def fails(*args: object, exit_code: int = 1) -> str:
@@ -164,7 +167,7 @@ def test_a_stopped_run_saves_and_prints_the_resume_command(
     idx_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "model.safetensors"
-    monkeypatch.setattr("vae_core.training.StopFlag", StopRequestedBySignal)
+    monkeypatch.setattr("vae_core.events.StopFlag", StopRequestedBySignal)
     before = signal.getsignal(signal.SIGTERM)
     result = vae("train", "--recipe", "plain", "--epochs", 2, "--batch-size", 16, "--data-dir", idx_dir, "--out", out)
     assert result.exit_code == cli.EXIT_INTERRUPTED, result.output
@@ -205,7 +208,7 @@ def training_events(kl: float) -> list[object]:
 @pytest.mark.parametrize("live", [False, True])
 def test_train_view_flags_posterior_collapse(live: bool) -> None:
     console = Console(file=io.StringIO(), force_terminal=live, width=150, highlight=False)
-    with cli.TrainView(console, live=live) as view:
+    with cli_views.TrainView(console, live=live) as view:
         for event in training_events(kl=0.1):
             view(event)
     text = console.file.getvalue()
@@ -215,7 +218,7 @@ def test_train_view_flags_posterior_collapse(live: bool) -> None:
 
 def test_train_view_prints_plain_lines_without_a_terminal() -> None:
     console = Console(file=io.StringIO(), width=80, highlight=False)
-    with cli.TrainView(console, live=False) as view:
+    with cli_views.TrainView(console, live=False) as view:
         for event in training_events(kl=5.0):
             view(event)
     lines = console.file.getvalue().splitlines()

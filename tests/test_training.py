@@ -3,28 +3,17 @@ import math
 import pytest
 import torch
 
-from vae_core import training
+from vae_core import devices, training
 from vae_core.checkpoints import load_checkpoint
 from vae_core.data import MNIST
+from vae_core.devices import resolve_precision
 from vae_core.errors import VaeError
-from vae_core.model import VAE, VAEConfig
+from vae_core.evaluation import negative_elbo
+from vae_core.events import CheckpointSaved, EpochEnded, StepsDone, StopFlag, TrainingDiverged, TrainStarted
+from vae_core.model import VAE, VAEConfig, binarize, init_output_bias
 from vae_core.paths import resume_path_for
-from vae_core.training import (
-    CheckpointSaved,
-    EpochEnded,
-    StepsDone,
-    StopFlag,
-    TrainConfig,
-    TrainingDiverged,
-    TrainStarted,
-    binarize,
-    evaluate,
-    init_output_bias,
-    learning_rate,
-    recipe,
-    resolve_precision,
-    train,
-)
+from vae_core.recipes import TrainConfig, learning_rate, recipe
+from vae_core.training import resume, train
 
 SMALL = VAEConfig(hidden_dim=32)
 
@@ -71,9 +60,9 @@ def test_one_cycle_schedule_warms_up_then_anneals():
 
 
 def test_precision_auto_is_bf16_only_on_a_cpu_with_amx(monkeypatch):
-    monkeypatch.setattr(training, "cpu_has_amx_bf16", lambda: False)
+    monkeypatch.setattr(devices, "cpu_has_amx_bf16", lambda: False)
     assert resolve_precision("auto", torch.device("cpu")) == "fp32"
-    monkeypatch.setattr(training, "cpu_has_amx_bf16", lambda: True)
+    monkeypatch.setattr(devices, "cpu_has_amx_bf16", lambda: True)
     assert resolve_precision("auto", torch.device("cpu")) == "bf16"
     assert resolve_precision("fp32", torch.device("cpu")) == "fp32"
     # On a GPU this small model is launch-bound: bf16 was measured no faster, so auto keeps fp32 unless asked.
@@ -94,7 +83,7 @@ def test_events_tell_the_whole_run(fake_sets, tmp_path):
     model, info = load_checkpoint(out)
     assert info.provenance["train_samples"] == 160 and info.provenance["recipe"]["epochs"] == 2
     assert info.provenance["test_loss"]["total"] == pytest.approx(result.history[result.best_epoch - 1].test.total)
-    assert evaluate(model, fake_sets[1].images).total == pytest.approx(result.test.total)
+    assert negative_elbo(model, fake_sets[1].images).total == pytest.approx(result.test.total)
 
 
 def _stop_after(steps: int, flag: StopFlag):
@@ -115,7 +104,7 @@ def test_interrupted_run_resumes_to_the_same_weights_bit_for_bit(fake_sets, tmp_
         *fake_sets, config, out=out, on_event=_stop_after(7, flag), stop=flag, model_config=SMALL, report_interval_s=0
     )
     assert first.stopped == "interrupted" and resume_path_for(out).exists()
-    second = train(*fake_sets, config, out=out, resume=True, model_config=SMALL)
+    second = resume(out, *fake_sets)
     assert second.stopped == "finished" and len(second.history) == 3
     for a, b in zip(whole.model.state_dict().values(), second.model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
@@ -125,13 +114,13 @@ def test_interrupted_run_resumes_to_the_same_weights_bit_for_bit(fake_sets, tmp_
 def test_resume_can_extend_a_finished_run(fake_sets, tmp_path):
     out = tmp_path / "m.safetensors"
     train(*fake_sets, quick(epochs=1), out=out, model_config=SMALL)
-    more = train(*fake_sets, quick(epochs=2), out=out, resume=True)
+    more = resume(out, *fake_sets, epochs=2)
     assert [e.epoch for e in more.history] == [1, 2]
 
 
 def test_resume_without_state_is_a_clear_error(fake_sets, tmp_path):
     with pytest.raises(VaeError, match="no training state to resume"):
-        train(*fake_sets, quick(), out=tmp_path / "none.safetensors", resume=True)
+        resume(tmp_path / "none.safetensors", *fake_sets)
 
 
 def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(fake_sets, tmp_path, monkeypatch):
@@ -149,7 +138,7 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(fake_sets, tm
 
     monkeypatch.setattr(training, "vae_loss", poisoned)
     with pytest.raises(TrainingDiverged, match="NaN or infinite in epoch 2; the last good checkpoint"):
-        train(*fake_sets, quick(epochs=3), out=out, resume=True, report_interval_s=0)
+        resume(out, *fake_sets, epochs=3, report_interval_s=0)
     assert out.read_bytes() == good
 
 
@@ -160,7 +149,7 @@ def test_a_short_run_on_mnist_lowers_the_test_loss(mnist_dir):
     torch.manual_seed(0)
     from vae_core.model import VAE
 
-    before = evaluate(VAE(), test_set.images)
+    before = negative_elbo(VAE(), test_set.images)
     result = train(train_set, test_set, recipe("fast", epochs=2, precision="fp32"))
     assert result.test.total < before.total - 200
     assert result.test.total < 250
@@ -169,7 +158,7 @@ def test_a_short_run_on_mnist_lowers_the_test_loss(mnist_dir):
 def test_a_resumed_run_keeps_its_first_command_and_lists_the_resume(fake_sets, tmp_path):
     out = tmp_path / "m.safetensors"
     train(*fake_sets, quick(epochs=1), out=out, model_config=SMALL, provenance={"command": "vae train first"})
-    train(*fake_sets, quick(epochs=2), out=out, resume=True, provenance={"command": "vae train --resume"})
+    resume(out, *fake_sets, epochs=2, provenance={"command": "vae train --resume"})
     _, info = load_checkpoint(out)
     assert info.provenance["command"] == "vae train first"
     assert info.provenance["resumed_with"] == ["vae train --resume"]
@@ -186,10 +175,10 @@ def test_evaluation_puts_the_model_back_in_its_mode_even_when_it_fails():
     from vae_core.model import VAE
 
     model = VAE(SMALL).train()
-    evaluate(model, torch.zeros(3, 28, 28, dtype=torch.uint8))
+    negative_elbo(model, torch.zeros(3, 28, 28, dtype=torch.uint8))
     assert model.training
     with pytest.raises(RuntimeError):
-        evaluate(model, torch.zeros(3, 20, 20, dtype=torch.uint8))
+        negative_elbo(model, torch.zeros(3, 20, 20, dtype=torch.uint8))
     assert model.training
 
 
@@ -226,7 +215,7 @@ def test_the_encoder_sees_binarized_images_while_the_loss_targets_the_gray_ones(
     # Without the option the encoder trains on the gray images themselves.
     encoder_inputs.clear()
     train(*fake_sets, quick(epochs=1), model_config=SMALL)
-    assert all(((x > 0) & (x < 1)).any() for x in encoder_inputs)
+    assert encoder_inputs and all(((x > 0) & (x < 1)).any() for x in encoder_inputs)
 
 
 def test_the_output_bias_starts_the_decoder_at_the_mean_image(fake_sets):
@@ -238,7 +227,7 @@ def test_the_output_bias_starts_the_decoder_at_the_mean_image(fake_sets):
     init_output_bias(started, images)
     mean = images.reshape(len(images), -1).float().mean(0) / 255
     assert torch.allclose(torch.sigmoid(started.decoder[-1].bias), mean.clamp(1e-3, 1 - 1e-3), atol=1e-5)
-    assert evaluate(started, images).bce < evaluate(plain, images).bce - 50
+    assert negative_elbo(started, images).bce < negative_elbo(plain, images).bce - 50
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -248,20 +237,20 @@ def test_the_default_recipe_trains_on_cuda_and_its_checkpoint_evaluates_alike_on
     losses = [event.test.total for event in result.history]
     assert all(math.isfinite(loss) for loss in losses) and losses[-1] < losses[0]
     model, info = load_checkpoint(out, "cpu")
-    on_cpu = evaluate(model, fake_sets[1].images).total
+    on_cpu = negative_elbo(model, fake_sets[1].images).total
     # Same weights, other noise draws (the CPU's generator, not the GPU's): equal up to sampling noise.
     assert on_cpu == pytest.approx(info.provenance["test_loss"]["total"], abs=2.0)
 
 
 def test_the_checkpoint_tells_the_whole_run_when_its_best_epoch_came_earlier(fake_sets, tmp_path, monkeypatch):
-    real_evaluate, val_losses = training.evaluate, iter([5.0, 4.0, 6.0])  # epoch 2 is the best by validation
+    real_evaluate, val_losses = training.negative_elbo, iter([5.0, 4.0, 6.0])  # epoch 2 is the best by validation
 
     def evaluate(model, images, *args):
         if len(images) == 40:  # the validation split of 200 fake training images
             return training.LossSummary(next(val_losses), 0.0)
         return real_evaluate(model, images, *args)
 
-    monkeypatch.setattr(training, "evaluate", evaluate)
+    monkeypatch.setattr(training, "negative_elbo", evaluate)
     out = tmp_path / "m.safetensors"
     result = train(*fake_sets, quick(epochs=3), out=out, model_config=SMALL)
     model, info = load_checkpoint(out)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from vae_core.checkpoints import read_tensors, write_tensors
-from vae_core.data import ImageSet
+from vae_core.data import ImageSet, seeded_sample
 from vae_core.errors import VaeError
 from vae_core.images import encode_means
 from vae_core.model import VAE
@@ -50,8 +50,7 @@ class Atlas:
 
 def build_atlas(model: VAE, images: ImageSet, count: int | None = None, seed: int = 0) -> Atlas:
     """Encode ``count`` digits drawn at random (seeded) from ``images`` (all of them where count is None)."""
-    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
-    chosen = order[: count or len(images)].sort().values
+    chosen = seeded_sample(len(images), count, seed).sort().values
     digits, labels = images.images[chosen].cpu(), images.labels[chosen].cpu()
     return Atlas(digits, labels, encode_means(model, digits), images.describe())
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import functools
 import json
 import os
+import platform
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors_bytes
@@ -22,9 +24,15 @@ from safetensors.torch import save as save_safetensors_bytes
 
 from vae_core.errors import VaeError
 from vae_core.model import VAE, VAEConfig
+from vae_core.paths import bundled_checkpoint_path, resume_path_for
+from vae_core.recipes import TrainConfig
 
 FORMAT_NAME = "vae-explorer"
 FORMAT_VERSION = 1
+RESUME_FORMAT_NAME = "vae-explorer-resume"
+RESUME_FORMAT_VERSION = 1
+WEIGHT_SETS = ("model", "ema", "best")
+"""The weights a resume file keeps: the trained ones, their running average (where the recipe keeps one), the best."""
 
 
 @dataclass
@@ -35,6 +43,47 @@ class CheckpointInfo:
     model: str = "vae"
     provenance: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
+
+
+@dataclass
+class ResumeState:
+    """What a stopped run needs to carry on bit for bit, as its resume file beside the checkpoint holds it."""
+
+    config: TrainConfig
+    model_config: VAEConfig
+    train_size: int
+    """How many training images the run was started with: a resume must use the same dataset."""
+    provenance: dict[str, Any]
+    progress: dict[str, Any]
+    """The trainer's counters and history of finished epochs, as JSON; ``epoch``, ``step`` and ``best_epoch`` are
+    checked to be whole numbers here, the rest is read by the trainer."""
+    weights: dict[str, dict[str, torch.Tensor]]
+    """State dicts by name (see WEIGHT_SETS); "ema" only where the recipe averages the weights."""
+    optimizer: dict[int, dict[str, torch.Tensor]]
+    """Adam's state tensors by parameter index."""
+    noise_rng: torch.Tensor
+    epoch_sums: torch.Tensor
+
+
+def checkpoint_or_bundled(checkpoint: Path | None) -> Path:
+    """The checkpoint a person named, or the bundled one when they named none."""
+    return Path(checkpoint) if checkpoint is not None else bundled_checkpoint_path()
+
+
+def library_versions() -> dict[str, str]:
+    """The versions that made a checkpoint, for its provenance."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("vae-explorer")
+    except PackageNotFoundError:
+        ours = "source"
+    return {
+        "vae-explorer": ours,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -163,6 +212,76 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> tuple[VAE
     except RuntimeError as error:
         raise VaeError(f"checkpoint {path} does not fit its model: {_first_line(error)}") from None
     return model.to(device).eval(), info
+
+
+def save_resume_state(checkpoint: Path, state: ResumeState) -> Path:
+    """Write the resume file beside ``checkpoint`` atomically; its path."""
+    path = resume_path_for(Path(checkpoint))
+    tensors = {f"{name}.{key}": value for name, weights in state.weights.items() for key, value in weights.items()}
+    for index, param_state in state.optimizer.items():
+        tensors |= {f"adam.{index}.{key}": value for key, value in param_state.items()}
+    tensors |= {"noise_rng": state.noise_rng, "epoch_sums": state.epoch_sums}
+    metadata = {
+        "format": RESUME_FORMAT_NAME,
+        "format_version": RESUME_FORMAT_VERSION,
+        "train_config": state.config.to_dict(),
+        "model_config": state.model_config.to_dict(),
+        "state": state.progress,
+        "train_size": state.train_size,
+        "provenance": state.provenance,
+    }
+    write_tensors(path, tensors, metadata)
+    return path
+
+
+def load_resume_state(checkpoint: Path) -> ResumeState:
+    """Read the resume file beside ``checkpoint``, checked for format, types and completeness."""
+    path = resume_path_for(Path(checkpoint))
+    if not path.exists():
+        raise VaeError(f"no training state to resume beside {checkpoint} (looked for {path})")
+    tensors, meta = read_tensors(path, "resume file")
+    if meta.get("format") != RESUME_FORMAT_NAME or meta.get("format_version") != RESUME_FORMAT_VERSION:
+        raise VaeError(f"resume file {path} is not a vae-explorer resume file this version can read")
+    try:
+        progress, train_size = dict(meta["state"]), meta["train_size"]
+        counts = (train_size, progress["epoch"], progress["step"], progress["best_epoch"])
+        if not all(isinstance(value, int) and not isinstance(value, bool) for value in counts):
+            raise ValueError("its image, epoch and step counts are not whole numbers")
+        return ResumeState(
+            config=TrainConfig(**meta["train_config"]),
+            model_config=VAEConfig(**meta["model_config"]),
+            train_size=train_size,
+            provenance=dict(meta.get("provenance", {})),
+            progress=progress,
+            weights={
+                name: {
+                    key.removeprefix(f"{name}."): value for key, value in tensors.items() if key.startswith(f"{name}.")
+                }
+                for name in WEIGHT_SETS
+                if any(key.startswith(f"{name}.") for key in tensors)
+            },
+            optimizer=_optimizer_state(tensors),
+            noise_rng=tensors["noise_rng"],
+            epoch_sums=tensors["epoch_sums"],
+        )
+    except KeyError as error:
+        raise VaeError(f"resume file {path} is damaged or from another version: it lacks {error}") from None
+    except (TypeError, ValueError, VaeError) as error:
+        raise VaeError(f"resume file {path} is damaged or from another version: {error}") from None
+
+
+def _with_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {key.removeprefix(prefix): value for key, value in tensors.items() if key.startswith(prefix)}
+
+
+def _optimizer_state(tensors: dict[str, torch.Tensor]) -> dict[int, dict[str, torch.Tensor]]:
+    """Adam's per-parameter state from the resume file's ``adam.<index>.<name>`` tensors."""
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith("adam."):
+            _, index, name = key.split(".", 2)
+            state.setdefault(int(index), {})[name] = value
+    return state
 
 
 def _first_line(error: BaseException, limit: int = 240) -> str:

@@ -1,4 +1,5 @@
-"""MNIST-style datasets: IDX parsing, the dataset registry entries, and verified downloads via pooch."""
+"""MNIST-style datasets: IDX parsing, the dataset registry entries and their protocol, verified downloads via pooch,
+and the seeded draws of images (samples, splits, shuffles) that make every run repeatable."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import torch
@@ -90,6 +91,44 @@ class ImageSet:
         return ImageSet(self.images[:count], self.labels[:count], self.name, self.split, self.source, self.canonical)
 
 
+class Dataset(Protocol):
+    """What a dataset plugin provides (``vae_core.plugins.DATASETS`` checks it when the plugin loads)."""
+
+    name: str
+
+    def load(
+        self,
+        split: Split,
+        data_dir: Path | None = None,
+        download: bool = True,
+        progress: DownloadProgress | None = None,
+    ) -> ImageSet:
+        """One split, read from ``data_dir`` or from the download cache (downloading it there where allowed)."""
+        ...
+
+    def cached_split(self, split: Split) -> Path | None:
+        """The folder of the download cache holding ``split`` whole; None where it is not there yet."""
+        ...
+
+
+def seeded_sample(size: int, count: int | None, seed: int) -> torch.Tensor:
+    """Indices of ``count`` of ``size`` items (all of them, shuffled, where None), drawn at random but the same for the
+    same seed: the test digits a picture or an atlas shows, and the shuffles of training."""
+    return torch.randperm(size, generator=torch.Generator().manual_seed(seed))[:count]
+
+
+def split_train_val(size: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of the training and validation parts, a seeded shuffle so each run holds out the same images."""
+    order = seeded_sample(size, None, seed)
+    val_size = round(size * val_fraction)
+    return order[val_size:], order[:val_size]
+
+
+def epoch_order(size: int, seed: int, epoch: int, device: torch.device) -> torch.Tensor:
+    """The shuffle of one epoch, derived from (seed, epoch) so a resumed run replays it exactly."""
+    return seeded_sample(size, None, seed * 1_000_003 + epoch).to(device)
+
+
 @dataclass(frozen=True)
 class IdxFile:
     name: str
@@ -115,6 +154,11 @@ class IdxDataset:
 
         root = os.environ.get(DATA_DIR_ENV) or user_cache_dir("vae-explorer")
         return Path(root) / self.name
+
+    def cached_split(self, split: Split) -> Path | None:
+        """The cache folder where it holds every file of ``split``, else None."""
+        cache = self.cache_dir()
+        return cache if all((cache / f.name).is_file() for f in self.files[split]) else None
 
     def load(
         self,

@@ -95,6 +95,23 @@ def as_float_batch(images: torch.Tensor) -> torch.Tensor:
     return images.reshape(len(images), -1).float().div_(255)
 
 
+def binarize(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A Bernoulli draw of uint8 ``images`` as float [B, 784]: pixel v is 1 with probability v/255.
+
+    Comparing with uniform bytes in 0..254 is exact for that probability and three times cheaper on a CPU than
+    ``torch.bernoulli`` on the float image.
+    """
+    noise = torch.randint(0, 255, images.shape, dtype=torch.uint8, generator=generator, device=images.device)
+    return (noise < images).reshape(len(images), -1).float()
+
+
+@torch.no_grad()
+def init_output_bias(model: VAE, images: torch.Tensor) -> None:
+    """Set the decoder's output bias to the logit of the mean of uint8 ``images``: the mean digit from step 0."""
+    mean = images.reshape(len(images), -1).float().mean(0).div_(255).clamp_(1e-3, 1 - 1e-3)
+    model.decoder[-1].bias.copy_(torch.logit(mean))
+
+
 def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """z = mu + sigma·eps with eps ~ N(0, I): the sample stays differentiable in mu and logvar."""
     eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)

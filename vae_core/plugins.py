@@ -14,22 +14,40 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
+from vae_core.data import Dataset
 from vae_core.errors import VaeError
 
 T = TypeVar("T")
 
 
-class Registry(Generic[T]):
-    """Name → object, looked up in an entry-point group and in entries registered at run time."""
+def protocol_members(protocol: type) -> list[str]:
+    """The names a class must have to follow ``protocol``: its annotated attributes and its methods."""
+    methods = [name for name, value in vars(protocol).items() if callable(value) and not name.startswith("_")]
+    return [*getattr(protocol, "__annotations__", {}), *methods]
 
-    def __init__(self, group: str, kind: str) -> None:
+
+class Registry(Generic[T]):
+    """Name → object, looked up in an entry-point group and in entries registered at run time.
+
+    With a ``protocol``, an entry lacking any of its members is refused when it is registered or loaded.
+    """
+
+    def __init__(self, group: str, kind: str, protocol: type | None = None) -> None:
         self.group = group
         self.kind = kind
+        self.required = protocol_members(protocol) if protocol is not None else []
         self._registered: dict[str, T] = {}
 
     def register(self, name: str, obj: T) -> None:
         """Add an entry at run time (tests, notebooks); entry points are the way for packages."""
+        self._check(name, name, obj)
         self._registered[name] = obj
+
+    def _check(self, name: str, where: str, obj: T) -> T:
+        missing = [member for member in self.required if not hasattr(obj, member)]
+        if missing:
+            raise VaeError(f"the {self.kind} plugin {name!r} ({where}) lacks {', '.join(missing)}")
+        return obj
 
     def names(self) -> list[str]:
         """Every name that can be looked up, sorted."""
@@ -41,12 +59,13 @@ class Registry(Generic[T]):
             return self._registered[name]
         for ep in entry_points(group=self.group, name=name):
             try:
-                return ep.load()
+                loaded = ep.load()
             except Exception as error:  # a broken plugin must not look like a bug of ours
                 raise VaeError(f"the {self.kind} plugin {name!r} ({ep.value}) failed to load: {error}") from error
+            return self._check(name, ep.value, loaded)
         known = ", ".join(self.names()) or "none (is vae-explorer installed? run pip install -e .)"
         raise VaeError(f"unknown {self.kind} {name!r}; known: {known}")
 
 
 MODELS: Registry[type] = Registry("vae_explorer.models", "model")
-DATASETS: Registry = Registry("vae_explorer.datasets", "dataset")
+DATASETS: Registry[Dataset] = Registry("vae_explorer.datasets", "dataset", Dataset)

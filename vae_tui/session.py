@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from vae_core.atlas import Atlas, build_atlas, load_atlas
-from vae_core.checkpoints import load_checkpoint
+from vae_core.checkpoints import checkpoint_or_bundled, load_checkpoint
 from vae_core.errors import VaeError
 from vae_core.images import (
     DIGIT_COLORS,
@@ -25,7 +25,7 @@ from vae_core.images import (
     save_png,
 )
 from vae_core.model import VAE
-from vae_core.paths import atlas_path_for, bundled_checkpoint_path
+from vae_core.paths import atlas_path_for
 from vae_core.plugins import DATASETS
 
 Point = tuple[float, float]
@@ -105,7 +105,7 @@ class Session:
 
 def open_session(checkpoint: Path | None, data_dir: Path | None) -> Session:
     """Load a checkpoint (the bundled one by default) with its atlas, and find its test set."""
-    path = Path(checkpoint) if checkpoint is not None else bundled_checkpoint_path()
+    path = checkpoint_or_bundled(checkpoint)
     model, info = load_checkpoint(path)
     if info.config.latent_dim != 2:
         raise VaeError(
@@ -125,9 +125,6 @@ def find_test_set(dataset: str, data_dir: Path | None) -> Path | None:
     if data_dir is not None:
         return Path(data_dir)
     try:
-        source = DATASETS.get(dataset)
-        cache = source.cache_dir()
-        files = source.files["test"]
-    except (VaeError, AttributeError, KeyError):
+        return DATASETS.get(dataset).cached_split("test")
+    except VaeError:
         return None
-    return cache if all((cache / f.name).is_file() for f in files) else None

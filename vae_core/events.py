@@ -1,0 +1,109 @@
+"""What a training run tells its front end, how it ends, and how a front end asks it to stop.
+
+Events are plain frozen dataclasses sent to any callable; the run's history is the list of its EpochEnded events.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from vae_core.errors import VaeError
+from vae_core.evaluation import LossSummary
+from vae_core.model import VAE
+from vae_core.recipes import TrainConfig
+
+COLLAPSE_KL_NATS = 0.5
+"""A validation KL below this many nats per image means the latent code carries (almost) nothing."""
+
+
+@dataclass(frozen=True)
+class TrainStarted:
+    config: TrainConfig
+    device: str
+    precision: str
+    train_size: int
+    val_size: int
+    test_size: int
+    steps_per_epoch: int
+    start_epoch: int
+    start_step: int
+
+
+@dataclass(frozen=True)
+class StepsDone:
+    """Sent a few times a second: where the run is and the epoch's running loss so far."""
+
+    epoch: int
+    step: int
+    steps_per_epoch: int
+    running: LossSummary
+    samples_per_s: float
+    lr: float
+
+
+@dataclass(frozen=True)
+class EpochEnded:
+    """Sent when an epoch ends; the run's history is the list of these."""
+
+    epoch: int
+    epochs: int
+    train: LossSummary
+    val: LossSummary | None
+    test: LossSummary | None
+    is_best: bool
+    samples_per_s: float
+    elapsed_s: float
+
+    @property
+    def kl_collapsed(self) -> bool:
+        """Posterior collapse: the encoder's code carries almost no information about the image."""
+        return (self.val or self.train).kl < COLLAPSE_KL_NATS
+
+    @classmethod
+    def from_dict(cls, stored: dict[str, Any], epochs: int) -> EpochEnded:
+        """The event as ``dataclasses.asdict`` wrote it into a resume file (``epochs`` where it predates that field)."""
+        losses = {name: stored[name] and LossSummary(**stored[name]) for name in ("train", "val", "test")}
+        return cls(**({"epochs": epochs} | stored | losses))
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    path: Path
+    kind: Literal["best", "resume"]
+    epoch: int
+
+
+@dataclass
+class TrainResult:
+    model: VAE
+    history: list[EpochEnded]
+    best_epoch: int
+    test: LossSummary | None
+    stopped: Literal["finished", "interrupted", "early-stopping"]
+    checkpoint: Path | None
+    resume_file: Path | None
+
+
+TrainEvent = TrainStarted | StepsDone | EpochEnded | CheckpointSaved
+EventHandler = Callable[[TrainEvent], None]
+
+
+class StopFlag:
+    """Set from anywhere (a signal handler, a UI thread); the loop stops after the current step."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+
+class TrainingDiverged(VaeError):
+    """The loss became NaN or infinite; the last good checkpoint was kept."""
