@@ -3,6 +3,8 @@ and HTTP servers on 127.0.0.1 that serve, or fail to serve, downloads."""
 
 from __future__ import annotations
 
+import io
+import pickle
 import socket
 import threading
 from collections.abc import Iterator
@@ -56,6 +58,41 @@ def random_checkpoint(tmp_path: Path) -> Path:
     path = tmp_path / "random.safetensors"
     save_checkpoint(path, VAE(), {"dataset": "none", "note": "random weights for tests"})
     return path
+
+
+# ---- pickles that run code ----------------------------------------------------------------------------------------
+
+
+class Exploit:
+    """Unpickling this creates the file ``pwned`` in the working directory: the proof that a file was unpickled."""
+
+    def __reduce__(self) -> tuple[object, tuple[Path]]:
+        return Path.touch, (Path("pwned"),)
+
+
+@pytest.fixture
+def exploit_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """A plain pickle and a torch.save file that create ./pwned when unpickled.
+
+    Each is proven on itself first, unpickled in a decoy folder; the test then runs in tmp_path/victim, its working
+    directory, where ./pwned must never appear.
+    """
+    import torch
+
+    saved = io.BytesIO()
+    torch.save(Exploit(), saved)
+    forms = {"pickle": pickle.dumps(Exploit()), "torch.save": saved.getvalue()}
+    unpickle = {"pickle": pickle.loads, "torch.save": lambda data: torch.load(io.BytesIO(data), weights_only=False)}
+    for form, data in forms.items():
+        decoy = tmp_path / f"decoy-{form}"
+        decoy.mkdir()
+        monkeypatch.chdir(decoy)
+        unpickle[form](data)
+        assert (decoy / "pwned").exists(), f"the {form} form must run code when unpickled, or the test proves nothing"
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    monkeypatch.chdir(victim)
+    return forms
 
 
 # ---- local HTTP servers for downloads ---------------------------------------------------------------------------

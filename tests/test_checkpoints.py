@@ -1,12 +1,17 @@
 import json
-import pickle
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import save_file
 
-from vae_core.checkpoints import atomic_write, load_checkpoint, read_checkpoint_info, save_checkpoint
+from vae_core.checkpoints import (
+    atomic_write,
+    checkpoint_or_bundled,
+    load_checkpoint,
+    read_checkpoint_info,
+    save_checkpoint,
+)
 from vae_core.errors import VaeError
 from vae_core.model import VAE, VAEConfig
 from vae_core.paths import bundled_checkpoint_path
@@ -43,18 +48,15 @@ def test_truncated_checkpoint(random_checkpoint):
         load_checkpoint(random_checkpoint)
 
 
-def test_a_pickle_is_never_unpickled(tmp_path):
-    marker = tmp_path / "pwned"
-
-    class Exploit:
-        def __reduce__(self):
-            return (Path.touch, (marker,))
-
+@pytest.mark.parametrize("form", ["pickle", "torch.save"])
+def test_a_pickle_is_never_unpickled(form, exploit_bytes, tmp_path):
     evil = tmp_path / "evil.safetensors"
-    evil.write_bytes(pickle.dumps(Exploit()))
+    evil.write_bytes(exploit_bytes[form])
     with pytest.raises(VaeError, match="damaged or not a safetensors file"):
         load_checkpoint(evil)
-    assert not marker.exists()
+    with pytest.raises(VaeError, match="damaged or not a safetensors file"):
+        read_checkpoint_info(evil)
+    assert not Path("pwned").exists()
 
 
 def test_missing_and_misshapen_tensors(tmp_path, random_checkpoint):
@@ -117,13 +119,23 @@ def test_checkpoint_written_on_cuda_loads_on_cpu(tmp_path):
     assert next(model.parameters()).device.type == "cpu"
 
 
-def test_bundled_checkpoint_is_found_or_clearly_missing():
-    try:
-        path = bundled_checkpoint_path()
-    except VaeError as error:
-        assert "bundled checkpoint is missing" in str(error)
-    else:
-        assert read_checkpoint_info(path).config.latent_dim == 2
+def test_the_bundled_checkpoint_is_found_and_is_a_2d_vae():
+    path = bundled_checkpoint_path()
+    assert path.name == "mnist-vae.safetensors" and path.is_file()
+    assert read_checkpoint_info(path).config.latent_dim == 2
+
+
+def test_a_missing_bundled_checkpoint_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr("vae_core.paths.BUNDLED_CHECKPOINT_NAME", "absent.safetensors")
+    with pytest.raises(VaeError, match="the bundled checkpoint is missing from this installation"):
+        bundled_checkpoint_path()
+    with pytest.raises(VaeError, match="the bundled checkpoint is missing"):
+        checkpoint_or_bundled(None)
+
+
+def test_a_named_checkpoint_is_used_and_the_bundled_one_only_when_none_is_named(tmp_path):
+    assert checkpoint_or_bundled(tmp_path / "mine.safetensors") == tmp_path / "mine.safetensors"
+    assert checkpoint_or_bundled(None) == bundled_checkpoint_path()
 
 
 def test_written_files_get_the_usual_permissions(tmp_path):

