@@ -4,9 +4,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from tests.conftest import fake_digits
-from vae_core.data import DATA_DIR_ENV, MNIST, IdxDataset, IdxFile, read_idx, write_idx
+from vae_core.data import DATA_DIR_ENV, MNIST, IdxDataset, IdxFile, read_idx, seeded_sample, write_idx
 from vae_core.errors import VaeError
 
 
@@ -155,3 +156,11 @@ def test_a_response_cut_short_leaves_no_partial_file(bad_server, tmp_path):
 def test_connection_refused_names_the_mirror(refused_url, tmp_path):
     with pytest.raises(VaeError, match=f"tried {refused_url}x.gz: ConnectionError"):
         _dataset(refused_url, {}).download(IdxFile("x.gz", "0" * 32), tmp_path / "cache")
+
+
+def test_a_seeded_sample_is_the_same_for_the_same_seed_and_distinct_items():
+    first = seeded_sample(100, 10, seed=3)
+    assert torch.equal(first, seeded_sample(100, 10, seed=3)) and len(set(first.tolist())) == 10
+    assert not torch.equal(first, seeded_sample(100, 10, seed=4))
+    assert sorted(seeded_sample(100, None, seed=3).tolist()) == list(range(100))
+    assert torch.equal(seeded_sample(100, None, seed=3)[:10], first)  # a larger sample begins with the smaller one

@@ -13,6 +13,18 @@ def test_vae_core_imports_no_terminal_code():
     assert result.stdout.strip() == "[]"
 
 
+def test_importing_the_recipes_does_not_load_torch():
+    code = "import sys, vae_core.recipes; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_evaluation_does_not_depend_on_the_training_loop():
+    code = "import sys, vae_core.evaluation; print('vae_core.training' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
 def test_importing_vae_core_alone_does_not_load_torch():
     code = "import sys, vae_core, vae_core.paths; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

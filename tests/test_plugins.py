@@ -25,12 +25,14 @@ def installed_plugin(tmp_path, monkeypatch):
         "TINY = IdxDataset(name='tiny', mirrors=(), files={}, credit='nobody')\n"
         "class TinyVAE(VAE):\n    pass\n"
         "def broken():\n    pass\n"
+        "class Lacking:\n    name = 'lacking'\n    def load(self, split):\n        pass\n"
     )
     dist_info = tmp_path / "tiny_plugin-0.1.dist-info"
     dist_info.mkdir()
     (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: tiny-plugin\nVersion: 0.1\n")
     (dist_info / "entry_points.txt").write_text(
-        "[vae_explorer.datasets]\ntiny = tiny_plugin:TINY\nghost = tiny_plugin:MISSING\n\n"
+        "[vae_explorer.datasets]\ntiny = tiny_plugin:TINY\nghost = tiny_plugin:MISSING\n"
+        "lacking = tiny_plugin:Lacking\n\n"
         "[vae_explorer.models]\ntiny-vae = tiny_plugin:TinyVAE\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -49,3 +51,11 @@ def test_a_plugin_package_adds_entries_by_name(installed_plugin):
 def test_a_broken_plugin_is_a_clear_error(installed_plugin):
     with pytest.raises(VaeError, match="the dataset plugin 'ghost' .* failed to load"):
         DATASETS.get("ghost")
+
+
+def test_a_dataset_plugin_lacking_part_of_the_protocol_is_named_with_what_it_lacks(installed_plugin):
+    with pytest.raises(VaeError, match=r"^the dataset plugin 'lacking' \(tiny_plugin:Lacking\) lacks cached_split$"):
+        DATASETS.get("lacking")
+    with pytest.raises(VaeError, match="the dataset plugin 'bare' .* lacks name, load, cached_split"):
+        DATASETS.register("bare", object())
+    assert "bare" not in DATASETS.names()

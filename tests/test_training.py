@@ -267,3 +267,56 @@ def test_without_a_validation_split_no_validation_loss_is_recorded(fake_sets, tm
     train(*fake_sets, quick(epochs=1, val_fraction=0.0), out=out, model_config=SMALL)
     _, info = load_checkpoint(out)
     assert info.provenance["val_samples"] == 0 and info.provenance["val_loss"] is None
+
+
+def test_a_finished_run_writes_its_resume_state_once_per_epoch(fake_sets, tmp_path, monkeypatch):
+    written, events = [], []
+    real_save = training.save_resume_state
+
+    def save(checkpoint, state):
+        written.append((state.progress["epoch"], state.progress["step"]))
+        return real_save(checkpoint, state)
+
+    monkeypatch.setattr(training, "save_resume_state", save)
+    train(*fake_sets, quick(epochs=2), out=tmp_path / "m.safetensors", on_event=events.append, model_config=SMALL)
+    assert written == [(1, 0), (2, 0)]
+    assert [e.epoch for e in events if isinstance(e, CheckpointSaved) and e.kind == "resume"] == [1, 2]
+
+
+def test_an_interrupted_run_writes_its_resume_state_where_it_stopped(fake_sets, tmp_path, monkeypatch):
+    written, flag = [], StopFlag()
+    real_save = training.save_resume_state
+    monkeypatch.setattr(
+        training, "save_resume_state", lambda *args: written.append(args[1].progress) or real_save(*args)
+    )
+    train(*fake_sets, quick(), out=tmp_path / "m.safetensors", on_event=_stop_after(7, flag), stop=flag,
+          model_config=SMALL, report_interval_s=0)  # fmt: skip
+    assert [(p["epoch"], p["step"]) for p in written] == [(1, 0), (1, 2)]  # 5 steps an epoch: stopped at step 7
+
+
+def test_resume_continues_the_stored_recipe_and_network(fake_sets, tmp_path):
+    out = tmp_path / "m.safetensors"
+    stored = quick(epochs=1, lr=2e-3, seed=4)
+    train(*fake_sets, stored, out=out, model_config=SMALL)
+    result = resume(out, *fake_sets, epochs=2)
+    _, info = load_checkpoint(out)
+    assert info.config == SMALL and result.model.config == SMALL
+    assert info.provenance["recipe"] == stored.to_dict() | {"epochs": 2}
+    # A shorter length keeps the stored one; a length below 1 is refused like any recipe's.
+    assert [e.epoch for e in resume(out, *fake_sets, epochs=1).history] == [1, 2]
+    with pytest.raises(VaeError, match="epochs must be at least 1, got 0"):
+        resume(out, *fake_sets, epochs=0)
+
+
+def test_resume_with_other_training_images_is_refused(fake_sets, tmp_path):
+    out = tmp_path / "m.safetensors"
+    train(*fake_sets, quick(epochs=1), out=out, model_config=SMALL)
+    with pytest.raises(VaeError, match="was made with 200 training images, not 150: resume with the same dataset"):
+        resume(out, fake_sets[0].subset(150), fake_sets[1])
+
+
+def test_the_history_survives_a_resume_as_typed_records(fake_sets, tmp_path):
+    out = tmp_path / "m.safetensors"
+    first = train(*fake_sets, quick(epochs=1), out=out, model_config=SMALL)
+    second = resume(out, *fake_sets, epochs=2)
+    assert second.history[0] == first.history[0] and isinstance(second.history[1], EpochEnded)

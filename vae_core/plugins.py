@@ -40,7 +40,7 @@ class Registry(Generic[T]):
 
     def register(self, name: str, obj: T) -> None:
         """Add an entry at run time (tests, notebooks); entry points are the way for packages."""
-        self._check(name, name, obj)
+        self._check(name, "registered at run time", obj)
         self._registered[name] = obj
 
     def _check(self, name: str, where: str, obj: T) -> T:
