@@ -37,7 +37,7 @@ from vae_tui.messages import (
 )
 from vae_tui.palette import MODES, TEXTUAL_COLOR_SYSTEMS, detect_colors
 from vae_tui.screens.help_screen import HelpScreen, key_rows
-from vae_tui.widgets.digit_panel import DigitPanel
+from vae_tui.widgets.digit_panel import VIEW_SHARE, DigitPanel
 from vae_tui.widgets.grid_view import GridView
 from vae_tui.widgets.latent_map import LatentMap
 from vae_tui.widgets.reconstructions import ReconstructionView
@@ -54,6 +54,8 @@ NO_DIGITS_NOTE = (
 VIEWS = {"map": "Map", "grid": "Grid", "reconstructions": "Reconstructions"}
 CURSOR_LIMIT = 1000.0
 """How far from the origin the cursor may go, in latent units (the prior is N(0, I))."""
+GRID_SHARE = 0.7
+"""The grid view keeps this share of the terminal's width (the map and the reconstructions half)."""
 FRAME_S = 1 / 60
 """The pointer's digit is decoded at most once per frame, always at its latest position."""
 MOVE = Binding.Group("Move", compact=True)
@@ -153,10 +155,14 @@ class ExplorerApp(App[None]):
         yield Footer(show_command_palette=False)
 
     def on_resize(self, event: events.Resize) -> None:
-        self.query_one(DigitPanel).fit(*event.size)
+        self._fit_panel()
+
+    def _fit_panel(self) -> None:
+        """The grid view takes more of the width: the whole grid needs it more than the decoded digit does."""
+        self.query_one(DigitPanel).fit(*self.size, view_share=GRID_SHARE if self.view == "grid" else VIEW_SHARE)
 
     def on_mount(self) -> None:
-        self.query_one(DigitPanel).fit(*self.size)
+        self._fit_panel()
         grid = self.query_one(GridView)
         for setting in ("n", "extent"):  # the grid's spacing is the step in the grid view
             self.watch(grid, setting, lambda _: self._update_step_display(), init=False)
@@ -246,6 +252,7 @@ class ExplorerApp(App[None]):
 
     def watch_view(self) -> None:
         self._update_step_display()
+        self._fit_panel()
 
     def watch_step(self) -> None:
         self._update_step_display()

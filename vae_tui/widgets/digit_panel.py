@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 INFO_WIDTH = 14
 """Columns beside the nearest digit for its label, its distance and the marks."""
-MAP_SHARE = 0.5
-"""The map (or grid) keeps at least this share of the terminal's width."""
+VIEW_SHARE = 0.5
+"""The view beside the panel keeps at least this share of the terminal's width (the grid view asks for more)."""
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,8 @@ class PanelLayout:
     nearest_scale: float
 
 
-def panel_layout(width: int, height: int) -> PanelLayout:
-    """The largest decoded digit that leaves the map half the width, with the largest nearest digit under it.
+def panel_layout(width: int, height: int, view_share: float = VIEW_SHARE) -> PanelLayout:
+    """The largest decoded digit that leaves the view its share of the width, the largest nearest digit under it.
 
     ``width``×``height`` is the whole terminal; the status line and the footer take a row each, the panel's title
     one more, and its padding two columns.
@@ -40,9 +40,11 @@ def panel_layout(width: int, height: int) -> PanelLayout:
     rows = height - 3
     for decoded in (4, 3, 2, 1):
         panel = SIDE * decoded + 2
+        if panel > width * (1 - view_share):
+            continue
         for nearest in (decoded - 1, 1, 0.5):
             fits_across = SIDE * nearest + INFO_WIDTH <= panel - 2
-            if nearest > 0 and fits_across and SIDE * (decoded + nearest) // 2 <= rows and panel <= width * MAP_SHARE:
+            if nearest > 0 and fits_across and SIDE * (decoded + nearest) // 2 <= rows:
                 return PanelLayout(panel, decoded, nearest)
     return PanelLayout(SIDE + 2, 1, 0.5)
 
@@ -66,9 +68,9 @@ class DigitPanel(Vertical):
         self._nearest_text = ""
         self._marks_text = ""
 
-    def fit(self, width: int, height: int) -> None:
+    def fit(self, width: int, height: int, view_share: float = VIEW_SHARE) -> None:
         """Size the panel and its digits for a ``width``×``height`` terminal (see :func:`panel_layout`)."""
-        layout = panel_layout(width, height)
+        layout = panel_layout(width, height, view_share)
         self.styles.width = layout.width
         self.query_one("#decoded").styles.height = int(SIDE * layout.decoded_scale) // 2
         self.query_one("#nearest-row").styles.height = int(SIDE * layout.nearest_scale) // 2
