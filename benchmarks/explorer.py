@@ -210,7 +210,7 @@ async def in_process(checkpoint: Path | None, data_dir: Path | None, repeats: in
             decode_points(session.model, [point])
             bare_decodes.append(time.perf_counter() - start)
         report("cursor move, in process (set + draw)", moves)
-        report("pointer preview, in process (post + draw)", hovers)
+        report("pointer preview, in process (post + frame wait + draw)", hovers)
         report("baseline: decode_points of 1 point", bare_decodes)
 
         await pilot.press("g")
