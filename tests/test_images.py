@@ -13,6 +13,7 @@ from vae_core.images import (
     interpolation_points,
     latent_grid,
     latent_map,
+    map_ticks,
     reconstruction_rows,
     save_gif,
     save_png,
@@ -41,6 +42,11 @@ def test_grid_corner_cells_decode_the_corner_points(model):
     for (row, col), point in corners.items():
         cell = grid[row * 28 : (row + 1) * 28, col * 28 : (col + 1) * 28]
         np.testing.assert_allclose(cell, decode_points(model, np.array([point]))[0], atol=1e-6)
+
+
+def test_a_one_digit_grid_is_the_centre_of_the_range(model):
+    assert grid_points(1, 2.0).tolist() == [[0.0, 0.0]]
+    np.testing.assert_allclose(latent_grid(model, 1, 2.0), decode_points(model, np.array([[0.0, 0.0]]))[0], atol=1e-6)
 
 
 @pytest.mark.parametrize("n", [0, 101])
@@ -78,6 +84,29 @@ def test_latent_map_colours_points_by_label():
     assert picture.shape == (200, 270, 3)
     colours = {tuple(c) for c in picture.reshape(-1, 3)}
     assert DIGIT_COLORS[3] in colours and DIGIT_COLORS[7] in colours
+
+
+@pytest.mark.parametrize(
+    ("extent", "ticks"),
+    [
+        (3.0, [-3, -2, -1, 0, 1, 2, 3]),
+        (3.72414, [-3, -2, -1, 0, 1, 2, 3]),  # the explorer's on-screen range: round ticks inside it
+        (1.86207, [-1.5, -1, -0.5, 0, 0.5, 1, 1.5]),
+        (0.13, [-0.1, -0.05, 0, 0.05, 0.1]),
+        (50.0, [-40, -20, 0, 20, 40]),
+    ],
+)
+def test_map_ticks_are_round_and_inside_the_range(extent, ticks):
+    assert map_ticks(extent) == ticks
+
+
+@pytest.mark.parametrize("extent", [None, 3.72414, 0.13, 50.0])
+def test_latent_map_labels_stay_inside_the_picture(extent):
+    rng = np.random.default_rng(0)
+    picture = latent_map(rng.normal(0, 1.5, (500, 2)), rng.integers(0, 10, 500), extent=extent, size=320)
+    dark = picture.sum(axis=2) < 300
+    # A clipped label would leave ink on the picture's edges; the margins are sized to the longest tick label.
+    assert not dark[:, 0].any() and not dark[:, -1].any() and not dark[0].any() and not dark[-1].any()
 
 
 def test_png_and_gif_round_trip(tmp_path, model):

@@ -73,12 +73,13 @@ def encode_means(model: VAE, images: torch.Tensor, batch_size: int = 5000) -> np
 
 
 def grid_points(n: int = 15, extent: float = 2.0) -> np.ndarray:
-    """The n×n points over [-extent, extent]², row by row from the top, so y points up as in a plot."""
+    """The n×n points over [-extent, extent]², row by row from the top, y pointing up (n=1: the centre)."""
     if not 1 <= n <= MAX_GRID_SIDE:
         raise VaeError(f"grid size must be between 1 and {MAX_GRID_SIDE}, got {n}")
     if not 0 < extent <= MAX_LATENT_COORDINATE:
         raise VaeError(f"grid range must be a positive number up to {MAX_LATENT_COORDINATE:g}, got {extent:g}")
-    axis = np.linspace(-extent, extent, n, dtype=np.float32)
+    # One digit is the centre of the range, not its corner (linspace would put it at -extent).
+    axis = np.linspace(-extent, extent, n, dtype=np.float32) if n > 1 else np.zeros(1, np.float32)
     ys, xs = np.meshgrid(axis[::-1], axis, indexing="ij")
     return np.stack([xs.ravel(), ys.ravel()], axis=1)
 
@@ -136,39 +137,55 @@ def interpolation_frames(
     return decode_points(model, interpolation_points(start, end, steps))
 
 
+def map_ticks(extent: float, most_per_side: int = 4) -> list[float]:
+    """Round tick values (1, 2, 2.5 or 5 times a power of ten) inside [-extent, extent], zero included."""
+    power = 10.0 ** np.floor(np.log10(extent / most_per_side))
+    step = next(power * m for m in (1, 2, 2.5, 5, 10) if extent / (power * m) <= most_per_side)
+    count = int(np.floor(extent / step + 1e-9))
+    return [float(round(k * step, 10)) for k in range(-count, count + 1)]
+
+
 def latent_map(
     means: np.ndarray, labels: np.ndarray, extent: float | None = None, size: int = 640, dot: int = 2
 ) -> np.ndarray:
-    """A label-coloured scatter of latent means with axes, ticks and a legend, as an RGB image."""
+    """A label-coloured scatter of latent means over [-extent, extent]² with round ticks and a legend, as RGB.
+
+    ``extent`` None: a whole number covering 99.5% of the means (what `vae export-map` draws); the explorer passes
+    the range on screen. Margins are sized to the tick labels, so none is clipped or overlaps another.
+    """
     if extent is None:
         extent = float(np.ceil(np.percentile(np.abs(means), 99.5))) if len(means) else 3.0
-    margin, legend_width = 40, 70
+    legend_width = 70
     check_picture_size(size + legend_width, size)
     image = Image.new("RGB", (size + legend_width, size), "white")
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default()
-    plot = size - 2 * margin
+    ticks = map_ticks(extent)
+    texts = [f"{tick:g}" for tick in ticks]
+    label_width = max(draw.textlength(text, font=font) for text in texts)
+    left, top, bottom = int(28 + label_width), 20, 40
+    plot = size - max(left, bottom) - top
 
     def to_pixel(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return margin + (x + extent) / (2 * extent) * plot, margin + (extent - y) / (2 * extent) * plot
+        return left + (x + extent) / (2 * extent) * plot, top + (extent - y) / (2 * extent) * plot
 
-    draw.rectangle([margin, margin, margin + plot, margin + plot], outline="black")
-    for tick in np.linspace(-extent, extent, 5):
+    draw.rectangle([left, top, left + plot, top + plot], outline="black")
+    for tick, text in zip(ticks, texts, strict=True):
         px, py = to_pixel(np.float32(tick), np.float32(tick))
-        draw.line([px, margin + plot, px, margin + plot + 4], fill="black")
-        draw.text((px, margin + plot + 6), f"{tick:g}", fill="black", font=font, anchor="mt")
-        draw.line([margin - 4, py, margin, py], fill="black")
-        draw.text((margin - 6, py), f"{tick:g}", fill="black", font=font, anchor="rm")
-    draw.text((margin + plot / 2, size - 10), "z1", fill="black", font=font, anchor="mm")
-    draw.text((10, margin + plot / 2), "z2", fill="black", font=font, anchor="mm")
+        draw.line([px, top + plot, px, top + plot + 4], fill="black")
+        draw.text((px, top + plot + 6), text, fill="black", font=font, anchor="mt")
+        draw.line([left - 4, py, left, py], fill="black")
+        draw.text((left - 6, py), text, fill="black", font=font, anchor="rm")
+    draw.text((left + plot / 2, top + plot + 28), "z1", fill="black", font=font, anchor="mm")
+    draw.text((10, top + plot / 2), "z2", fill="black", font=font, anchor="mm")
     xs, ys = to_pixel(means[:, 0], means[:, 1]) if len(means) else (np.zeros(0), np.zeros(0))
-    inside = (xs >= margin) & (xs <= margin + plot) & (ys >= margin) & (ys <= margin + plot)
+    inside = (xs >= left) & (xs <= left + plot) & (ys >= top) & (ys <= top + plot)
     for px, py, label in zip(xs[inside], ys[inside], np.asarray(labels)[inside], strict=True):
         draw.ellipse([px - dot, py - dot, px + dot, py + dot], fill=DIGIT_COLORS[int(label) % 10])
     for digit, color in enumerate(DIGIT_COLORS):
-        top = margin + digit * 18
-        draw.rectangle([size + 10, top, size + 22, top + 12], fill=color)
-        draw.text((size + 30, top + 6), str(digit), fill="black", font=font, anchor="lm")
+        legend_top = top + digit * 18
+        draw.rectangle([size + 10, legend_top, size + 22, legend_top + 12], fill=color)
+        draw.text((size + 30, legend_top + 6), str(digit), fill="black", font=font, anchor="lm")
     return np.asarray(image)
 
 

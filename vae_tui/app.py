@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import textual.constants
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -21,10 +23,22 @@ from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer
 
 from vae_core.errors import VaeError
-from vae_tui.messages import CursorJump, DigitsEncoded, SessionFailed, SessionOpened, WorkFailed
-from vae_tui.widgets.digit_panel import DigitPanel
+from vae_tui.geometry import Point
+from vae_tui.messages import (
+    CursorJump,
+    DigitsEncoded,
+    Exported,
+    PointerMoved,
+    SessionFailed,
+    SessionOpened,
+    WorkFailed,
+    failure,
+    outcome,
+)
+from vae_tui.palette import MODES, TEXTUAL_COLOR_SYSTEMS, detect_colors
+from vae_tui.screens.help_screen import HelpScreen, key_rows
+from vae_tui.widgets.digit_panel import VIEW_SHARE, DigitPanel
 from vae_tui.widgets.grid_view import GridView
-from vae_tui.widgets.help_screen import HelpScreen, key_rows
 from vae_tui.widgets.latent_map import LatentMap
 from vae_tui.widgets.reconstructions import ReconstructionView
 from vae_tui.widgets.status_bar import StatusBar
@@ -32,20 +46,31 @@ from vae_tui.widgets.status_bar import StatusBar
 if TYPE_CHECKING:
     from vae_tui.session import Session
 
-Point = tuple[float, float]
 NO_DIGITS_NOTE = (
     "No test digits to plot: this checkpoint has no atlas beside it and no test set was found. "
     "Start again with --data-dir DIR (a folder holding MNIST's IDX files), "
     "or run `vae train` once, which downloads MNIST."
 )
 VIEWS = {"map": "Map", "grid": "Grid", "reconstructions": "Reconstructions"}
-COLOR_SYSTEMS = {"truecolor": "truecolor", "256": "256", "16": "standard"}
 CURSOR_LIMIT = 1000.0
 """How far from the origin the cursor may go, in latent units (the prior is N(0, I))."""
-"""--colors values → Textual's TEXTUAL_COLOR_SYSTEM; "none" sets NO_COLOR instead."""
+GRID_SHARE = 0.7
+"""The grid view keeps this share of the terminal's width (the map and the reconstructions half)."""
+FRAME_S = 1 / 60
+"""The pointer's digit is decoded at most once per frame, always at its latest position."""
 MOVE = Binding.Group("Move", compact=True)
-VIEW = Binding.Group("View", compact=True)
+VIEW = Binding.Group("Map/Grid/Recon", compact=True)
 MARK = Binding.Group("Mark", compact=True)
+POINTER_HELP = [
+    ("move pointer", "Show the digit under the pointer (map and grid); the status line says (pointer)"),
+    ("click", "Pin the cursor there"),
+    ("", "Terminals (or tmux without mouse mode) that send no motion: click and keys only"),
+]
+
+
+def within_limit(point: Point) -> Point:
+    """The point moved inside ±CURSOR_LIMIT: vae_core refuses coordinates beyond ±1e4, where float32 overflows."""
+    return float(np.clip(point[0], -CURSOR_LIMIT, CURSOR_LIMIT)), float(np.clip(point[1], -CURSOR_LIMIT, CURSOR_LIMIT))
 
 
 def _moves(fine: bool) -> list[Binding]:
@@ -71,8 +96,6 @@ class ExplorerApp(App[None]):
 
     CSS_PATH = "explorer.tcss"
     TITLE = "vae explore"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (38, "-tall"), (46, "-taller")]
     INTERPOLATION_STEPS = 30
     INTERPOLATION_FRAME_S = 0.05
     ALWAYS_ENABLED = frozenset({"quit", "help", "command_palette"})
@@ -86,22 +109,27 @@ class ExplorerApp(App[None]):
         Binding("left_square_bracket", "scale_step(0.5)", "Smaller step", show=False, key_display="["),
         Binding("right_square_bracket", "scale_step(2)", "Larger step", show=False, key_display="]"),
         Binding("0", "recentre", "Recentre", show=False),
-        Binding("m", "show_view('map')", "Map", group=VIEW),
-        Binding("g", "show_view('grid')", "Grid", group=VIEW),
-        Binding("r", "show_view('reconstructions')", "Reconstructions", group=VIEW),
+        Binding("m", "show_view('map')", "Map view", group=VIEW),
+        Binding("g", "show_view('grid')", "Grid view", group=VIEW),
+        Binding("r", "show_view('reconstructions')", "Reconstructions view", group=VIEW),
         Binding("e", "export", "Export"),
         Binding("a", "mark('A')", "Mark A", group=MARK),
         Binding("b", "mark('B')", "Mark B", group=MARK),
         Binding("i", "interpolate", "Walk A→B"),
     ]
 
-    cursor: reactive[Point] = reactive((0.0, 0.0), init=False)
-    step: reactive[float] = reactive(0.1, init=False)
-    marks: reactive[dict[str, Point]] = reactive(dict, always_update=True, init=False)
-    view: reactive[str] = reactive("map", init=False)
+    # repaint=False: a change of the app's own reactives would repaint the whole screen (a full update, ~20 ms at
+    # 120×40); the widgets that show them refresh their own lines.
+    cursor: reactive[Point] = reactive((0.0, 0.0), init=False, always_update=True, repaint=False)
+    """Where the keys and clicks put the pinned point (a click on the same point still ends a pointer preview)."""
+    step: reactive[float] = reactive(0.1, init=False, repaint=False)
+    marks: reactive[dict[str, Point]] = reactive(dict, always_update=True, init=False, repaint=False)
+    view: reactive[str] = reactive("map", init=False, repaint=False)
 
     def __init__(self, open_session: Callable[[], Session], export_dir: Path | None = None) -> None:
-        super().__init__()
+        # Without colour, Textual's "ANSI" mode drops colours (default foreground and background) instead of
+        # turning them into greys: shapes and characters only.
+        super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
         self.open_session = open_session
         self.session: Session | None = None
         self.load_error: str | None = None
@@ -109,18 +137,32 @@ class ExplorerApp(App[None]):
         self.export_dir = Path(export_dir) if export_dir is not None else Path.cwd()
         self._walk: list[Point] = []
         self._walk_timer: Timer | None = None
+        self.pointer: Point | None = None
+        """Where the pointer hovers over the plane (None: not over it); its digit is shown instead of the cursor's."""
+        self.previews = 0
+        """How many pointer positions were decoded: motion is coalesced, so far fewer than motion events."""
+        self._preview_due = False
+        self._last_preview = 0.0
 
     def compose(self) -> ComposeResult:
-        yield StatusBar(id="status").data_bind(ExplorerApp.cursor)
+        yield StatusBar(id="status")
         with Horizontal(id="main"):
             with ContentSwitcher(initial="map", id="views"):
                 yield LatentMap(id="map").data_bind(ExplorerApp.cursor, ExplorerApp.marks)
                 yield GridView(id="grid").data_bind(ExplorerApp.cursor)
                 yield ReconstructionView(id="reconstructions")
             yield DigitPanel(id="side")
-        yield Footer()
+        yield Footer(show_command_palette=False)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_panel()
+
+    def _fit_panel(self) -> None:
+        """The grid view takes more of the width: the whole grid needs it more than the decoded digit does."""
+        self.query_one(DigitPanel).fit(*self.size, view_share=GRID_SHARE if self.view == "grid" else VIEW_SHARE)
 
     def on_mount(self) -> None:
+        self._fit_panel()
         grid = self.query_one(GridView)
         for setting in ("n", "extent"):  # the grid's spacing is the step in the grid view
             self.watch(grid, setting, lambda _: self._update_step_display(), init=False)
@@ -137,12 +179,7 @@ class ExplorerApp(App[None]):
     @work(thread=True, exclusive=True, group="load")
     def load_session(self) -> None:
         """Open the checkpoint off the event loop: importing torch and loading weights take seconds."""
-        try:
-            session = self.open_session()
-        except VaeError as error:
-            self.post_message(SessionFailed(str(error)))
-        else:
-            self.post_message(SessionOpened(session))
+        self.post_message(outcome(self.open_session, SessionOpened, SessionFailed))
 
     @on(SessionFailed)
     def give_up(self, message: SessionFailed) -> None:
@@ -151,6 +188,9 @@ class ExplorerApp(App[None]):
 
     @on(SessionOpened)
     def start(self, message: SessionOpened) -> None:
+        # torch and the model are loaded for good: move their objects out of the collector's way, or every full
+        # collection (about once a second while keys are pressed) walks them all and stalls a frame ~100 ms.
+        gc.freeze()
         self.session = session = message.session
         status = self.query_one(StatusBar)
         status.checkpoint, status.busy = session.name, ""
@@ -168,25 +208,51 @@ class ExplorerApp(App[None]):
     # ---- the cursor and what follows it -------------------------------------------------------------------------
 
     def validate_cursor(self, cursor: Point) -> Point:
-        # vae_core refuses coordinates beyond ±1e4 (float32 overflows); holding an arrow key must not get there.
-        return (
-            float(np.clip(cursor[0], -CURSOR_LIMIT, CURSOR_LIMIT)),
-            float(np.clip(cursor[1], -CURSOR_LIMIT, CURSOR_LIMIT)),
-        )
+        return within_limit(cursor)
 
     def watch_cursor(self, cursor: Point) -> None:
-        """Decode the digit under the cursor and find its nearest test digit: the per-move work, kept small."""
+        """The keyboard (or a click) moved the cursor: show its digit, ending any pointer preview."""
+        self.pointer = None
+        self._show_point(cursor)
+
+    def _show_point(self, point: Point, hovering: bool = False) -> None:
+        """Decode the digit at a point and find its nearest test digit: the per-move work, kept small."""
+        status = self.query_one(StatusBar)
+        status.point, status.hovering = point, hovering
         if self.session is None:
             return
         panel = self.query_one(DigitPanel)
-        panel.show_decoded(cursor, self.session.decode(cursor))
-        panel.show_nearest(self.session.nearest(cursor))
+        panel.show_decoded(point, self.session.decode(point))
+        panel.show_nearest(self.session.nearest(point))
+
+    @on(PointerMoved)
+    def preview(self, message: PointerMoved) -> None:
+        """Follow the pointer: remember where it is, and decode there once this frame's time has come."""
+        if self.session is None:
+            return
+        self.pointer = message.point
+        if not self._preview_due:
+            self._preview_due = True
+            wait = FRAME_S - (time.monotonic() - self._last_preview)
+            if wait > 0:
+                self.set_timer(wait, self._show_preview)
+            else:  # after the messages already queued: a burst of motion ends in one decode
+                self.call_later(self._show_preview)
+
+    def _show_preview(self) -> None:
+        self._preview_due, self._last_preview = False, time.monotonic()
+        if self.pointer is None:
+            self._show_point(self.cursor)
+            return
+        self.previews += 1
+        self._show_point(within_limit(self.pointer), hovering=True)
 
     def watch_marks(self, marks: dict[str, Point]) -> None:
         self.query_one(DigitPanel).show_marks(marks)
 
     def watch_view(self) -> None:
         self._update_step_display()
+        self._fit_panel()
 
     def watch_step(self) -> None:
         self._update_step_display()
@@ -228,7 +294,7 @@ class ExplorerApp(App[None]):
     def _show_digits(self, note: str = "") -> None:
         """Hand the session's test digits to the views that draw them."""
         assert self.session is not None
-        self.query_one(LatentMap).set_digits(*self.session.means_and_labels(), self.session.palette, note)
+        self.query_one(LatentMap).set_digits(*self.session.means_and_labels(), note)
         self.query_one(ReconstructionView).set_digits(self.session, note)
         self.watch_cursor(self.cursor)
 
@@ -236,12 +302,8 @@ class ExplorerApp(App[None]):
     def encode_test_set(self) -> None:
         """Encode the whole test set off the event loop; the atlas (if any) stays on screen meanwhile."""
         assert self.session is not None
-        try:
-            digits = self.session.encode_test_set()
-        except VaeError as error:
-            self.post_message(WorkFailed(f"cannot plot the test set: {error}"))
-        else:
-            self.post_message(DigitsEncoded(digits))
+        failed = partial(failure, "cannot plot the test set")
+        self.post_message(outcome(self.session.encode_test_set, DigitsEncoded, failed))
 
     @on(DigitsEncoded)
     def use_test_set(self, message: DigitsEncoded) -> None:
@@ -319,20 +381,21 @@ class ExplorerApp(App[None]):
         while path.exists():
             counter += 1
             path = self.export_dir / f"{stem}-{counter}.png"
-        try:
-            self.session.save(picture(), path)
-        except VaeError as error:
-            self.post_message(WorkFailed(f"export failed: {error}"))
-        else:
-            self.call_from_thread(self.notify, f"Saved {path}", title="Exported")
+        session = self.session
+        self.post_message(outcome(lambda: session.save(picture(), path), Exported, partial(failure, "export failed")))
+
+    @on(Exported)
+    def say_exported(self, message: Exported) -> None:
+        self.notify(f"Saved {message.path}", title="Exported")
 
     # ---- help and command palette -------------------------------------------------------------------------------
 
     def action_help(self) -> None:
         sections = [
             ("Everywhere", key_rows(self.BINDINGS)),
-            ("Map", [*key_rows(LatentMap.BINDINGS), ("click", "Move the cursor there"), ("wheel", "Zoom")]),
-            ("Grid", [*key_rows(GridView.BINDINGS), ("click", "Move the cursor to that cell")]),
+            ("Map", [*key_rows(LatentMap.BINDINGS), ("wheel", "Zoom")]),
+            ("Grid", key_rows(GridView.BINDINGS)),
+            ("Pointer", POINTER_HELP),
             ("Reconstructions", key_rows(ReconstructionView.BINDINGS)),
             ("Anywhere", [("ctrl+p", "Command palette (exports, views, theme)")]),
         ]
@@ -361,20 +424,22 @@ def check_terminal() -> None:
 
 
 def apply_colors(colors: str | None) -> None:
-    """Override the colour detection: truecolor, 256, 16 or none (None: let Textual detect it)."""
+    """Set the colour depth: truecolor, 256, 16 or none; None detects it (see :func:`detect_colors`)."""
+    colors = colors if colors is not None else detect_colors(os.environ)
     if colors is None:
-        return
+        return  # Textual tells 256 colours from 16 by itself
+    if colors not in MODES:
+        raise VaeError(f"unknown colour mode {colors!r}; choose one of {', '.join(MODES)}")
     if colors == "none":
         os.environ["NO_COLOR"] = "1"
         return
-    if colors not in COLOR_SYSTEMS:
-        raise VaeError(f"unknown colour mode {colors!r}; choose one of truecolor, 256, 16, none")
-    os.environ["TEXTUAL_COLOR_SYSTEM"] = COLOR_SYSTEMS[colors]
+    os.environ["TEXTUAL_COLOR_SYSTEM"] = TEXTUAL_COLOR_SYSTEMS[colors]
     # Textual reads TEXTUAL_COLOR_SYSTEM once, when it is first imported, which has happened by now.
-    textual.constants.COLOR_SYSTEM = COLOR_SYSTEMS[colors]
+    textual.constants.COLOR_SYSTEM = TEXTUAL_COLOR_SYSTEMS[colors]
 
 
-def _open(checkpoint: Path | None, data_dir: Path | None) -> Session:
+def open_for_exploring(checkpoint: Path | None, data_dir: Path | None) -> Session:
+    """Open a checkpoint as the explorer does (torch on one thread); the loading worker calls this."""
     # Imported here, in the loading worker: vae_tui.session brings torch, which must not delay the first frame.
     import torch
 
@@ -390,7 +455,7 @@ def run_explorer(checkpoint: Path | None, data_dir: Path | None, colors: str | N
     """Open a checkpoint (the bundled one by default) in the explorer; user mistakes raise VaeError."""
     check_terminal()
     apply_colors(colors)
-    app = ExplorerApp(partial(_open, checkpoint, data_dir))
+    app = ExplorerApp(partial(open_for_exploring, checkpoint, data_dir))
     app.run()
     if app.load_error is not None:
         raise VaeError(app.load_error)

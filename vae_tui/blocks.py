@@ -7,13 +7,18 @@ the lower pixel as its background. Without colour (``mono``), cells take ▀ ▄
 
 from __future__ import annotations
 
+import textwrap
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
+
+if TYPE_CHECKING:
+    from vae_tui.palette import LabelPalette
 
 UPPER_HALF = "▀"
 MONO_GLYPHS = (" ", "▄", "▀", "█")
@@ -28,6 +33,20 @@ HIGHLIGHT_DARK = (20, 50, 110)
 def to_levels(image: np.ndarray) -> np.ndarray:
     """A grayscale float image in [0, 1] → uint8 levels, rounded as the PNG writer rounds them."""
     return (np.clip(image, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+
+
+def area_resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Shrink an image [H, W] to ``height``×``width``, area averaging: each new pixel is the mean of what it covers."""
+    return _area_weights(image.shape[0], height) @ image @ _area_weights(image.shape[1], width).T
+
+
+@lru_cache(maxsize=32)
+def _area_weights(size: int, new_size: int) -> np.ndarray:
+    """[new_size, size]: how much of each old pixel falls in each new one, rows summing to 1."""
+    edges = np.arange(new_size + 1) * size / new_size
+    starts, ends = np.arange(size), np.arange(1, size + 1)
+    overlap = np.clip(np.minimum(edges[1:, None], ends) - np.maximum(edges[:-1, None], starts), 0.0, None)
+    return overlap / overlap.sum(axis=1, keepdims=True)
 
 
 def resample(image: np.ndarray, scale: float) -> np.ndarray:
@@ -50,8 +69,8 @@ def _gray(level: int, highlight: bool) -> Color:
 
 
 @cache
-def _pair_style(upper: int, lower: int, highlight: bool) -> Style:
-    return Style(color=_gray(upper, highlight), bgcolor=_gray(lower, highlight))
+def _pair_style(upper: int, lower: int, upper_highlight: bool, lower_highlight: bool) -> Style:
+    return Style(color=_gray(upper, upper_highlight), bgcolor=_gray(lower, lower_highlight))
 
 
 _MONO_STYLES = (Style(), Style(reverse=True))
@@ -60,23 +79,29 @@ _MONO_STYLES = (Style(), Style(reverse=True))
 def image_strips(image: np.ndarray, mono: bool = False, highlight: np.ndarray | None = None) -> list[Strip]:
     """A grayscale image [H, W] in [0, 1] → ceil(H/2) strips of W cells.
 
-    ``highlight`` is an optional bool mask over the cells [ceil(H/2), W] to draw tinted (reversed in mono).
+    ``highlight`` is an optional bool mask over the pixels [H, W] to draw tinted (cells reversed in mono).
     """
     levels = to_levels(image)
+    if highlight is None:
+        highlight = np.zeros(levels.shape, dtype=bool)
     if len(levels) % 2:
         levels = np.concatenate([levels, np.zeros((1, levels.shape[1]), np.uint8)])
+        highlight = np.concatenate([highlight, highlight[-1:]])
     uppers, lowers = levels[0::2], levels[1::2]
-    if highlight is None:
-        highlight = np.zeros(uppers.shape, dtype=bool)
+    upper_marks, lower_marks = highlight[0::2], highlight[1::2]
     if mono:
         glyph_codes = (uppers >= 128).astype(np.uint8) * 2 + (lowers >= 128)
+        reversed_cells = upper_marks | lower_marks
         return [
             _run_length([MONO_GLYPHS[code] for code in codes.tolist()], [_MONO_STYLES[lit] for lit in marks.tolist()])
-            for codes, marks in zip(glyph_codes, highlight, strict=True)
+            for codes, marks in zip(glyph_codes, reversed_cells, strict=True)
         ]
     return [
-        _run_length([UPPER_HALF] * len(upper), list(map(_pair_style, upper.tolist(), lower.tolist(), marks.tolist())))
-        for upper, lower, marks in zip(uppers, lowers, highlight, strict=True)
+        _run_length(
+            [UPPER_HALF] * len(upper),
+            list(map(_pair_style, upper.tolist(), lower.tolist(), upper_mark.tolist(), lower_mark.tolist())),
+        )
+        for upper, lower, upper_mark, lower_mark in zip(uppers, lowers, upper_marks, lower_marks, strict=True)
     ]
 
 
@@ -117,6 +142,7 @@ def braille_cells(
 
 
 AXIS_STYLE = Style(color=Color.from_rgb(96, 96, 96))
+NOTE_STYLE = Style(italic=True)
 MARK_STYLE = Style(color=Color.from_rgb(0, 0, 0), bgcolor=Color.from_rgb(255, 255, 255), bold=True)
 MONO_MARK_STYLE = Style(bold=True, reverse=True)
 
@@ -129,16 +155,17 @@ def _label_style(color: tuple[int, int, int]) -> Style:
 def map_strips(
     codes: np.ndarray,
     majority: np.ndarray,
-    palette: tuple[tuple[int, int, int], ...],
+    palette: LabelPalette,
     axes: tuple[int | None, int | None] = (None, None),
     marks: dict[tuple[int, int], str] | None = None,
     mono: bool = False,
 ) -> list[Strip]:
     """Braille cells from :func:`braille_cells` → strips of the latent map.
 
-    A cell with dots takes its majority label's colour from ``palette`` (in mono, the label's digit instead, since
-    colour cannot tell labels apart). Empty cells on the ``axes`` (row of y = 0, column of x = 0) show a dim axis
-    line. ``marks`` maps (row, column) → one character (the cursor, the points A and B) drawn over everything.
+    A cell with dots takes its majority label's colour from ``palette``, and shows the label's digit instead of
+    the dots where the palette says colour alone cannot tell that label apart (every label, without colour).
+    Empty cells on the ``axes`` (row of y = 0, column of x = 0) show a dim axis line. ``marks`` maps
+    (row, column) → one character (the cursor, the points A and B) drawn over everything.
     """
     axis_row, axis_column = axes
     marks = marks or {}
@@ -152,8 +179,8 @@ def map_strips(
                 texts.append(mark)
                 styles.append(mark_style)
             elif label >= 0:
-                texts.append(str(label) if mono else chr(code))
-                styles.append(_label_style(palette[label]))
+                texts.append(str(label) if label in palette.glyphs else chr(code))
+                styles.append(_label_style(palette.colors[label]))
             else:
                 on_row, on_column = row == axis_row, column == axis_column
                 texts.append("┼" if on_row and on_column else "─" if on_row else "│" if on_column else " ")
@@ -174,3 +201,9 @@ def place(strips: list[Strip], width: int, left: int, style: Style | None = None
         segments += [*strip, Segment(" " * right, style)] if right else [*strip]
         placed.append(Strip(segments, width))
     return placed
+
+
+def note_strips(note: str, width: int, height: int | None = None) -> list[Strip]:
+    """A note (loading, no data) wrapped to ``width``, centred, in the note style; at most ``height`` lines."""
+    lines = textwrap.wrap(note, max(10, width - 4))[:height]
+    return [Strip([Segment(line.center(width)[:width], NOTE_STYLE)], width) for line in lines]

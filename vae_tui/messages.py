@@ -1,51 +1,98 @@
-"""The explorer's own messages: they flow up from widgets and workers to the app."""
+"""The explorer's own messages: they flow up from widgets and workers to the app (workers only post messages)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
+import numpy as np
 from textual.message import Message
+
+from vae_core.errors import VaeError
+from vae_tui.geometry import Point
 
 if TYPE_CHECKING:
     from vae_core.atlas import Atlas
     from vae_tui.session import Session
 
+Result = TypeVar("Result")
 
+
+@dataclass
 class SessionOpened(Message):
     """The checkpoint is loaded: explore it."""
 
-    def __init__(self, session: Session) -> None:
-        super().__init__()
-        self.session = session
+    session: Session
 
 
+@dataclass
 class SessionFailed(Message):
     """The checkpoint could not be opened; the app closes and the command prints ``text``."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
+    text: str
 
 
+@dataclass
 class CursorJump(Message):
-    """Someone clicked a point of the latent plane: move the cursor there."""
+    """Someone clicked a point of the latent plane: pin the cursor there."""
 
-    def __init__(self, point: tuple[float, float]) -> None:
-        super().__init__()
-        self.point = point
+    point: Point
 
 
+@dataclass
+class PointerMoved(Message):
+    """The pointer moved over the plane (``point``) or left it (None): preview the digit there."""
+
+    point: Point | None
+
+    def can_replace(self, message: Message) -> bool:
+        # A newer position waiting in the queue makes this one stale: a fast sweep never builds a backlog.
+        return isinstance(message, PointerMoved)
+
+
+@dataclass
 class DigitsEncoded(Message):
     """The worker finished encoding the test set: plot these digits instead of the atlas's."""
 
-    def __init__(self, digits: Atlas) -> None:
-        super().__init__()
-        self.digits = digits
+    digits: Atlas
 
 
+@dataclass
+class GridDecoded(Message):
+    """The worker decoded the n×n grid over [-extent, extent]² as one image."""
+
+    n: int
+    extent: float
+    image: np.ndarray
+
+
+@dataclass
+class Exported(Message):
+    """The worker wrote a picture."""
+
+    path: Path
+
+
+@dataclass
 class WorkFailed(Message):
     """A worker met an error the user can act on; the app shows it as a notification."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
+    text: str
+
+
+def failure(what: str, why: str) -> WorkFailed:
+    """A worker's failure as the notification says it: what could not be done, and why."""
+    return WorkFailed(f"{what}: {why}")
+
+
+def outcome(job: Callable[[], Result], done: Callable[[Result], Message], failed: Callable[[str], Message]) -> Message:
+    """What a worker posts when its job ends: ``done(result)``, or ``failed(why)`` for an error the user can act on.
+
+    Every worker hands its result back this one way, as a message posted from its thread.
+    """
+    try:
+        return done(job())
+    except VaeError as error:
+        return failed(str(error))

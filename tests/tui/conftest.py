@@ -60,3 +60,32 @@ def make_app(tmp_path: Path):
         return ExplorerApp(lambda: session, export_dir=exports)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def bundled_session_parts():
+    """The bundled checkpoint's model and atlas, loaded once: real digits for the snapshots."""
+    from vae_core.atlas import load_atlas
+    from vae_core.checkpoints import load_checkpoint
+    from vae_core.paths import atlas_path_for, bundled_checkpoint_path
+
+    path = bundled_checkpoint_path()
+    model = load_checkpoint(path)[0]
+    return model, load_atlas(atlas_path_for(path)).for_model(model)
+
+
+@pytest.fixture
+def bundled_session(bundled_session_parts):
+    """A session on the bundled checkpoint with its atlas and no test set to encode, as `vae explore` opens it."""
+    from vae_tui.session import Session
+
+    model, atlas = bundled_session_parts
+    return Session(model, "mnist-vae.safetensors", atlas)
+
+
+@pytest.fixture
+def truecolor(monkeypatch):
+    """Draw in truecolor whatever the terminal running the tests says, so the snapshots do not depend on it."""
+    import textual.constants
+
+    monkeypatch.setattr(textual.constants, "COLOR_SYSTEM", "truecolor")

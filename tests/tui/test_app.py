@@ -45,6 +45,17 @@ async def test_moving_the_cursor_changes_coordinates_and_digit(session, make_app
         assert app.cursor == pytest.approx((0.1, -0.1))
 
 
+async def test_a_fine_move_at_the_smallest_step_shows_in_the_status_line(session, make_app):
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press(*["left_square_bracket"] * 7)  # 0.1 halved down to the smallest step, 0.001
+        assert app.step == 0.001
+        await pilot.press("shift+right")
+        assert app.cursor == pytest.approx((0.0001, 0.0))
+        assert "x +0.0001  y +0.0000" in app.query_one(StatusBar).render().plain
+
+
 async def test_step_keys_fine_moves_and_recentre(session, make_app):
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
@@ -94,7 +105,7 @@ async def test_the_map_draws_the_atlas_digits(session, make_app):
         assert sum("⠁" <= char <= "⣿" for char in text) > 50
 
 
-async def test_the_grid_shows_its_cells_and_pans_where_it_does_not_fit(session, make_app):
+async def test_the_grid_shows_every_cell_shrunk_and_f_pans_legible_cells(session, make_app):
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
@@ -102,7 +113,13 @@ async def test_the_grid_shows_its_cells_and_pans_where_it_does_not_fit(session, 
         await settle(app, pilot)
         grid = app.query_one(GridView)
         assert grid.image.shape == (420, 420)
-        assert grid.window.scale == 0.5 and not grid.window.complete
+        assert grid.window.complete and 1 < grid.window.cell < 14  # all 15×15, area-averaged down
+        side = round(15 * grid.window.cell)  # pixels on a side of the whole grid, as tall as the view allows
+        assert side == min(grid.size.width, 2 * grid.size.height)
+        lines = [grid.render_line(y).text for y in range(grid.size.height)]
+        assert sum(line.count("▀") for line in lines) == side * -(-side // 2)
+        await pilot.press("f")
+        assert grid.window.cell == 14 and not grid.window.complete
         assert "move to pan" in str(grid.border_subtitle)
         lines = [grid.render_line(y).text for y in range(grid.size.height)]
         assert sum(line.count("▀") for line in lines) >= grid.window.rows * grid.window.columns * 14 * 7
@@ -116,33 +133,49 @@ async def test_the_grid_shows_its_cells_and_pans_where_it_does_not_fit(session, 
         assert grid.image.shape == (13 * 28, 13 * 28)
 
 
-async def test_a_small_grid_fits_whole_with_the_cursor_cell_highlighted(session, make_app):
+async def test_a_small_grid_fits_whole_at_full_size_with_the_cursor_cell_highlighted(session, make_app):
     app = make_app(session)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
-        await pilot.press("g", *["comma"] * 12)
+        await pilot.press("g", *["comma"] * 14)  # 15 down to 2, the smallest grid
         await settle(app, pilot)
         grid = app.query_one(GridView)
+        assert grid.shown == (2, 2.0)
+        await pilot.press("full_stop")
+        await settle(app, pilot)
         assert grid.shown == (3, 2.0)
-        assert grid.window.complete and grid.window.scale == 1.0
-        assert grid.border_subtitle == ""
+        assert grid.window.complete and grid.window.cell == 28
+        assert "f full-size" in str(grid.border_subtitle)
         await pilot.press("left")  # one grid cell: 2.0 latent units with n=3 over ±2
         assert app.cursor == pytest.approx((-2.0, 0.0))
+
+
+async def test_the_grid_title_says_when_the_cursor_is_outside_the_grid(session, make_app):
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("g")
+        await settle(app, pilot)
+        grid = app.query_one(GridView)
+        assert "outside" not in str(grid.border_title)
+        app.cursor = (3.5, 0.0)
+        await pilot.pause()
+        assert str(grid.border_title) == "Grid 15×15 over ±2 · cursor (+3.50, +0.00) is outside"
 
 
 async def test_clicking_a_grid_cell_moves_the_cursor_there(session, make_app):
     app = make_app(session)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
-        await pilot.press("g", *["comma"] * 10)  # 5×5: the whole grid fits
+        await pilot.press("g", *["comma"] * 10)  # 5×5
         await settle(app, pilot)
         grid = app.query_one(GridView)
         assert grid.window.complete
         assert app.query_one(StatusBar).step == 1.0
-        cell_width, cell_height = int(28 * grid.window.scale), int(14 * grid.window.scale)
-        left = (grid.size.width - 5 * cell_width) // 2
-        # Row 1, column 3, a little inside the cell; +1 for the border.
-        await pilot.click(GridView, offset=(1 + left + cell_width * 3 + 2, 1 + cell_height * 1 + 2))
+        cell = grid.window.cell
+        left = (grid.size.width - round(5 * cell)) // 2
+        # Row 1, column 3, in the middle of the cell (a text row is two pixels); +1 for the border.
+        await pilot.click(GridView, offset=(1 + left + int(cell * 3.5), 1 + int(cell * 1.5) // 2))
         assert app.cursor == pytest.approx(grid.point_of(1, 3))
         assert app.cursor == pytest.approx((1.0, 1.0))
 
@@ -307,14 +340,21 @@ async def test_help_screen_opens_and_closes(session, make_app):
         assert app.screen.__class__.__name__ != "HelpScreen"
 
 
-async def test_no_color_draws_digits_in_glyphs(session, make_app, monkeypatch):
+async def test_no_color_draws_shapes_and_characters_only(session, make_app, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(session)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         view = app.query_one("#decoded", DigitView)
-        text = "".join(view.render_line(y).text for y in range(view.size.height))
-        assert "▀" not in text or set(text) <= {" ", "▀", "▄", "█"}
+        segments = [segment for y in range(view.size.height) for segment in view.render_line(y)]
+        # In colour every cell is ▀ in two greys; without colour, thresholded glyphs and no colour at all.
+        assert {char for segment in segments for char in segment.text} <= {" ", "▀", "▄", "█"}
+        assert any(glyph in segment.text for segment in segments for glyph in "▄█")
+        assert all(segment.style is None or segment.style.color is None for segment in segments)
+        assert all(segment.style is None or segment.style.bgcolor is None for segment in segments)
+        latent_map = app.query_one(LatentMap)
+        text = "".join(latent_map.render_line(y).text for y in range(latent_map.size.height))
+        assert sum(char.isdigit() for char in text) > 50 and not any("⠁" <= char <= "⣿" for char in text)
 
 
 def test_run_explorer_refuses_dumb_and_missing_terminals(monkeypatch, random_checkpoint):
@@ -418,3 +458,106 @@ async def test_a_tiny_terminal_resized_while_running_keeps_working(session, make
         await pilot.resize_terminal(160, 48)
         await settle(app, pilot)
         assert app.query_one(GridView).image is not None
+
+
+async def test_the_digit_follows_the_pointer_over_the_map_and_a_click_pins_it(session, make_app):
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        latent_map = app.query_one(LatentMap)
+        width, height = latent_map.size
+        for column, row in [(10, 5), (30, 12), (45, 20)]:
+            await pilot.hover(LatentMap, offset=(1 + column, 1 + row))  # +1: the border
+            await pilot.pause(0.05)
+            point = latent_map.viewport.cell_center(row, column, width, height)
+            np.testing.assert_array_equal(decoded(app), decode_points(session.model, np.array([point]))[0])
+            status = app.query_one(StatusBar).render().plain
+            assert f"x {point[0]:+.3f}  y {point[1]:+.3f} (pointer" in status
+        assert app.cursor == (0.0, 0.0)  # hovering previews; the cursor stays
+        await pilot.click(LatentMap, offset=(1 + 45, 1 + 20))
+        assert app.cursor == pytest.approx(point, abs=1e-5)
+        await pilot.hover("#status")  # the pointer leaves the plane: the pinned cursor's digit again
+        await pilot.pause(0.05)
+        np.testing.assert_array_equal(decoded(app), decode_points(session.model, np.array([app.cursor]))[0])
+        assert "(pointer" not in app.query_one(StatusBar).render().plain
+
+
+async def test_the_digit_follows_the_pointer_over_the_grid(session, make_app):
+    app = make_app(session)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("g", *["comma"] * 10)  # 5×5
+        await settle(app, pilot)
+        grid = app.query_one(GridView)
+        cell, left = grid.window.cell, (grid.size.width - round(5 * grid.window.cell)) // 2
+        for row, column in [(0, 0), (2, 3), (4, 1)]:
+            offset = (1 + left + int(cell * (column + 0.5)), 1 + int(cell * (row + 0.5)) // 2)
+            await pilot.hover(GridView, offset=offset)
+            await pilot.pause(0.05)
+            point = grid.point_of(row, column)
+            np.testing.assert_allclose(decoded(app), decode_points(session.model, np.array([point]))[0], atol=1e-6)
+
+
+async def test_a_burst_of_pointer_motion_decodes_a_handful_of_times_ending_at_the_last_position(session, make_app):
+    from textual import events
+
+    app = make_app(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        decodes: list[tuple[float, float]] = []
+        decode = session.decode
+        session.decode = lambda point: (decodes.append(point), decode(point))[1]
+        latent_map = app.query_one(LatentMap)
+        region = latent_map.content_region
+        positions = [(region.x + 2 + index % 40, region.y + 2 + index // 40) for index in range(200)]
+        for x, y in positions:  # as the driver delivers them: all queued before the app handles the first
+            app.post_message(events.MouseMove(None, x, y, 1, 0, 0, False, False, False, screen_x=x, screen_y=y))
+        await pilot.pause(0.2)
+        assert 1 <= len(decodes) <= 5
+        last = positions[-1]
+        width, height = latent_map.size
+        expected = latent_map.viewport.cell_center(last[1] - region.y, last[0] - region.x, width, height)
+        assert decodes[-1] == pytest.approx(expected)
+        np.testing.assert_array_equal(decoded(app), decode_points(session.model, np.array([expected]))[0])
+
+
+@pytest.mark.parametrize(("size", "decoded_cells", "nearest_cells"), [((80, 24), 28, 14), ((200, 60), 84, 28)])
+async def test_the_digits_grow_with_the_terminal(session, make_app, size, decoded_cells, nearest_cells):
+    app = make_app(session)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        for name, width in (("#decoded", decoded_cells), ("#nearest", nearest_cells)):
+            view = app.query_one(name, DigitView)
+            lines = [view.render_line(y).text for y in range(view.size.height)]
+            assert max(line.count("▀") for line in lines) == width  # a whole enlargement of 28 pixels
+            assert sum("▀" in line for line in lines) == width // 2
+
+
+async def test_the_reconstructions_fill_the_view(session, make_app):
+    app = make_app(session)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("r")
+        await settle(app, pilot)
+        view = app.query_one(ReconstructionView)
+        width, height = view.size
+        columns, rows = width // 14, (height + 1) // 15  # half-size pairs are 14 cells wide, 14 rows and a gap tall
+        assert view.image.shape == (rows * 56 + (rows - 1) * 4, columns * 28)
+        lines = [view.render_line(y).text for y in range(height)]
+        assert sum("▀" in line for line in lines) == rows * 14 + rows - 1
+        assert str(view.border_title).startswith(f"{rows * columns} test digits")
+
+
+async def test_help_lists_every_binding(session, make_app):
+    from textual.widgets import Static
+
+    app = make_app(session)
+    async with app.run_test(size=(100, 60)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = " ".join(str(static.render()) for static in app.screen.query(Static))
+        for owner in (ExplorerApp, LatentMap, GridView, ReconstructionView):
+            for binding in owner.BINDINGS:
+                assert binding.description in text, binding
+        assert "move pointer" in text and "send no motion" in text

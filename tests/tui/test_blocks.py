@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 from rich.color import Color
 
-from vae_tui.blocks import braille_cells, image_strips, map_strips, place, resample, to_levels
+from vae_tui.blocks import (
+    area_resize,
+    braille_cells,
+    image_strips,
+    map_strips,
+    note_strips,
+    place,
+    resample,
+    to_levels,
+)
+from vae_tui.palette import LabelPalette
 
 # Four rows, two columns: each strip holds two stacked rows, so this gives 2 strips of 2 cells.
 KNOWN = np.array(
@@ -59,10 +69,12 @@ def test_odd_height_is_padded_with_black():
     assert (style.color, style.bgcolor) == (gray(255), gray(0))
 
 
-def test_highlight_tints_only_the_marked_cells():
-    marked = np.array([[True, False], [False, False]])
+def test_highlight_tints_only_the_marked_pixels():
+    marked = np.zeros(KNOWN.shape, dtype=bool)
+    marked[0, 0] = True
     first, second = cells(image_strips(KNOWN, highlight=marked)[0])
     assert first[1].color != gray(0)  # black turns blue
+    assert first[1].bgcolor == gray(int(to_levels(KNOWN)[1, 0]))  # the lower pixel of the same cell is not marked
     assert second[1].color == gray(255)
     assert cells(image_strips(KNOWN, mono=True, highlight=marked)[0])[0][1].reverse
 
@@ -89,11 +101,29 @@ def test_braille_cells_set_one_bit_per_dot_and_take_the_majority_label():
 def test_map_strips_draw_dots_axes_and_marks():
     codes = np.full((2, 3), 0x2801)
     majority = np.array([[2, -1, -1], [-1, -1, 4]])
-    palette = tuple((index, index, index) for index in range(10))
-    strips = map_strips(codes, majority, palette, axes=(1, 1), marks={(0, 2): "A"})
+    colors = tuple((index, index, index) for index in range(10))
+    strips = map_strips(codes, majority, LabelPalette(colors, frozenset()), axes=(1, 1), marks={(0, 2): "A"})
     assert [strip.text for strip in strips] == ["⠁│A", "─┼⠁"]
     assert cells(strips[0])[0][1].color == Color.from_rgb(2, 2, 2)
-    assert [strip.text for strip in map_strips(codes, majority, palette, mono=True)] == ["2  ", "  4"]
+    all_digits = LabelPalette(colors, frozenset(range(10)))
+    assert [strip.text for strip in map_strips(codes, majority, all_digits, mono=True)] == ["2  ", "  4"]
+    only_four = LabelPalette(colors, frozenset({4}))  # colour tells 2 apart, 4 needs its digit
+    assert [strip.text for strip in map_strips(codes, majority, only_four)] == ["⠁  ", "  4"]
+
+
+def test_area_resize_averages_what_each_new_pixel_covers():
+    image = np.zeros((6, 6))
+    image[:3, :3] = 1.0
+    assert area_resize(image, 2, 2).tolist() == [[1.0, 0.0], [0.0, 0.0]]
+    thirds = area_resize(np.array([[0.0, 3.0, 6.0]]), 1, 2)  # 1.5 pixels each: 0·1 + 3·½ and 3·½ + 6·1
+    np.testing.assert_allclose(thirds, [[1.0, 5.0]])
+    assert area_resize(np.ones((28, 28)), 5, 5).shape == (5, 5)
+
+
+def test_note_strips_wrap_centre_and_stop_at_the_height():
+    strips = note_strips("one two three four five six seven eight nine ten", width=20, height=2)
+    assert len(strips) == 2 and all(strip.cell_length == 20 for strip in strips)
+    assert strips[0].text.strip() == "one two three" and strips[0].text.startswith(" ")
 
 
 def test_place_pads_and_cuts_to_the_width():

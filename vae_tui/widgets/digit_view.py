@@ -13,7 +13,7 @@ def fit_scale(image_shape: tuple[int, int], width: int, height: int) -> float:
     """The largest whole enlargement of an image that fits ``width``×``height`` cells, else 0.5 (half size)."""
     rows, columns = -(-image_shape[0] // 2), image_shape[1]
     scale = min(width // columns, height // rows) if columns and rows else 0
-    return float(min(scale, 4)) if scale >= 1 else 0.5
+    return float(scale) if scale >= 1 else 0.5
 
 
 class DigitView(Widget):

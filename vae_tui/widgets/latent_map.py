@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import math
-import textwrap
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
-from rich.segment import Segment
-from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from vae_tui.blocks import braille_cells, map_strips
-from vae_tui.messages import CursorJump
+from vae_tui.blocks import braille_cells, map_strips, note_strips
+from vae_tui.geometry import Point
+from vae_tui.messages import CursorJump, PointerMoved
+from vae_tui.palette import LabelPalette, color_mode, label_palette
 
-Point = tuple[float, float]
-NOTE_STYLE = Style(italic=True)
 ZOOM_FACTOR = 1.25
-ZOOM = Binding.Group("Zoom", compact=True)
+FULL_LEGEND_WIDTH = 44
+"""Below this width the legend shows the ten digits in their colours, without the dots between them."""
 
 
 @dataclass(frozen=True)
@@ -78,11 +76,12 @@ class Viewport:
 
 
 class LatentMap(Widget, can_focus=True):
-    """The map view. Attributes flow in (cursor, marks, digits); a click posts :class:`CursorJump`."""
+    """The map view. Attributes flow in (cursor, marks, digits); the pointer posts :class:`PointerMoved`, a click
+    :class:`CursorJump`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("plus,equals_sign", "zoom(1.25)", "Zoom in", key_display="+", group=ZOOM),
-        Binding("minus", "zoom(0.8)", "Zoom out", key_display="-", group=ZOOM),
+        Binding("plus,equals_sign", "zoom(1.25)", "Zoom in", key_display="+", show=False),
+        Binding("minus", "zoom(0.8)", "Zoom out", key_display="-", show=False),
     ]
 
     cursor: reactive[Point] = reactive((0.0, 0.0))
@@ -93,7 +92,6 @@ class LatentMap(Widget, can_focus=True):
         super().__init__(id=id)
         self.means = np.zeros((0, 2), dtype=np.float32)
         self.labels = np.zeros(0, dtype=np.int64)
-        self.palette: tuple[tuple[int, int, int], ...] = ()
         self.note = ""
         self._base_key: tuple | None = None
         self._base: list[Strip] = []
@@ -103,14 +101,25 @@ class LatentMap(Widget, can_focus=True):
         self._marks: dict[int, dict[int, str]] = {}
         self._marks_key: tuple | None = None
 
-    def set_digits(
-        self, means: np.ndarray, labels: np.ndarray, palette: tuple[tuple[int, int, int], ...], note: str = ""
-    ) -> None:
-        """Plot latent means [N, 2] in their label's colour from ``palette``; ``note`` shows over the map."""
-        self.means, self.labels, self.palette, self.note = means, labels, palette, note
-        self.border_subtitle = " ".join(f"[rgb({r},{g},{b})]●[/]{digit}" for digit, (r, g, b) in enumerate(palette))
+    @property
+    def palette(self) -> LabelPalette:
+        """The label colours for the terminal's colour depth."""
+        return label_palette(color_mode(self.app))
+
+    def set_digits(self, means: np.ndarray, labels: np.ndarray, note: str = "") -> None:
+        """Plot latent means [N, 2] in their label's colour; ``note`` shows over the map."""
+        self.means, self.labels, self.note = means, labels, note
         self._base_key = None
+        self._write_legend()
         self.refresh()
+
+    def _write_legend(self) -> None:
+        """The ten labels in their colours: "●0 ●1 …" where it fits, else the digits alone in their colours."""
+        colors = enumerate(self.palette.colors)
+        if self.size.width >= FULL_LEGEND_WIDTH:
+            self.border_subtitle = " ".join(f"[rgb({r},{g},{b})]●[/]{digit}" for digit, (r, g, b) in colors)
+        else:
+            self.border_subtitle = "".join(f"[rgb({r},{g},{b})]{digit}[/]" for digit, (r, g, b) in colors)
 
     def show_note(self, note: str) -> None:
         """Say something over the map (loading, no data) without changing the dots."""
@@ -138,11 +147,23 @@ class LatentMap(Widget, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self.viewport = self.viewport.following(self.cursor, *self.size)
         self.watch_viewport(self.viewport)
+        self._write_legend()
+
+    def point_at(self, event: events.MouseEvent) -> Point | None:
+        """The latent point under the pointer, or None off the map's content."""
+        offset = event.get_content_offset(self)
+        return None if offset is None else self.viewport.cell_center(offset.y, offset.x, *self.size)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        self.post_message(PointerMoved(self.point_at(event)))
+
+    def on_leave(self, event: events.Leave) -> None:
+        self.post_message(PointerMoved(None))
 
     def on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
-        if offset is not None:
-            self.post_message(CursorJump(self.viewport.cell_center(offset.y, offset.x, *self.size)))
+        point = self.point_at(event)
+        if point is not None:
+            self.post_message(CursorJump(point))
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         self.action_zoom(ZOOM_FACTOR)
@@ -184,7 +205,7 @@ class LatentMap(Widget, can_focus=True):
 
     def _ensure_base(self, width: int, height: int) -> None:
         """Rasterise the dots and axes once per size, viewport and data; marks are drawn over it per line."""
-        key = (width, height, self.viewport, self.app.no_color)
+        key = (width, height, self.viewport, self.palette)
         if key == self._base_key:
             return
         columns, rows = self.viewport.to_dots(self.means, width, height)
@@ -197,7 +218,6 @@ class LatentMap(Widget, can_focus=True):
 
     def _write_note(self, width: int, height: int) -> None:
         """The note goes near the top, clear of the origin where the cursor starts."""
-        lines = textwrap.wrap(self.note, max(10, width - 4))[: max(0, height - 1)]
-        self._note_rows = range(1, 1 + len(lines))
-        for row, line in zip(self._note_rows, lines, strict=True):
-            self._base[row] = Strip([Segment(line.center(width)[:width], NOTE_STYLE)], width)
+        strips = note_strips(self.note, width, max(0, height - 1))
+        self._note_rows = range(1, 1 + len(strips))
+        self._base[1 : 1 + len(strips)] = strips

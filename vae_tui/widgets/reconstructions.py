@@ -2,37 +2,64 @@
 
 from __future__ import annotations
 
-import textwrap
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-from rich.segment import Segment
-from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.strip import Strip
 from textual.widget import Widget
 
-from vae_tui.blocks import image_strips, place, resample
+from vae_tui.blocks import image_strips, note_strips, place, resample
+from vae_tui.geometry import SIDE
 
 if TYPE_CHECKING:
     from vae_tui.session import Session
 
-MAX_SHOWN = 20
-SIDE = 28
-"""Pixels on a side of one test digit (the MNIST format)."""
-NOTE_STYLE = Style(italic=True)
+GAP = 4
+"""Black pixels between two rows of pairs, so that each original stays with its reconstruction."""
+FULL_SIZE_PAIRS = 10
+"""Full-size digits where at least this many pairs fit; else half size (more pairs, still legible)."""
 
 
-def reconstruction_layout(width: int, height: int) -> tuple[float, int]:
-    """(scale, how many pairs) for a box: full-size digits where three pairs fit, else half size."""
-    scale = 1.0 if height >= SIDE and width >= 3 * SIDE else 0.5
-    return scale, max(1, min(MAX_SHOWN, int(width // (SIDE * scale))))
+@dataclass(frozen=True)
+class PairLayout:
+    """Pairs (a test digit above its reconstruction) in ``rows`` rows of ``columns``, at ``scale``."""
+
+    scale: float
+    columns: int
+    rows: int
+
+    @property
+    def count(self) -> int:
+        return self.columns * self.rows
+
+
+def pair_layout(width: int, height: int) -> PairLayout:
+    """As many pairs as fill ``width``×``height`` cells: full size where enough fit, else half size."""
+    layouts = []
+    for scale in (1.0, 0.5):
+        pair_rows = int(SIDE * scale)  # two digits, each SIDE·scale pixels tall, two pixels a row
+        gap_rows = int(GAP * scale) // 2
+        columns = max(1, int(width // (SIDE * scale)))
+        layouts.append(PairLayout(scale, columns, max(1, (height + gap_rows) // (pair_rows + gap_rows))))
+    full, half = layouts
+    return full if full.count >= FULL_SIZE_PAIRS else half
+
+
+def pairs_picture(pairs: np.ndarray, columns: int) -> np.ndarray:
+    """One [56, 28·count] strip of pairs → rows of ``columns`` pairs, :data:`GAP` black pixels apart."""
+    count = pairs.shape[1] // SIDE
+    rows = [pairs[:, start * SIDE : (start + columns) * SIDE] for start in range(0, count, columns)]
+    width = columns * SIDE
+    padded = [np.pad(row, ((0, GAP), (0, width - row.shape[1]))) for row in rows]
+    return np.concatenate(padded)[:-GAP]
 
 
 class ReconstructionView(Widget, can_focus=True):
     """The reconstructions view; :attr:`image` is the picture on screen at full resolution, for export."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("n", "new_set", "New digits")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("n", "new_set", "New digits", show=False)]
 
     def __init__(self, seed: int = 0, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -41,7 +68,7 @@ class ReconstructionView(Widget, can_focus=True):
         self.image: np.ndarray | None = None
         self._rng = np.random.default_rng(seed)
         self._order = np.zeros(0, dtype=np.int64)
-        self._count = 0
+        self._layout = PairLayout(0.5, 0, 0)
         self._strips: list[Strip] = []
         self._strips_key: tuple | None = None
 
@@ -57,20 +84,20 @@ class ReconstructionView(Widget, can_focus=True):
         self._reconstruct()
 
     def on_resize(self) -> None:
-        if reconstruction_layout(*self.size)[1] != self._count:
+        if pair_layout(*self.size) != self._layout:
             self._reconstruct()
 
     def _reconstruct(self) -> None:
-        """Reconstruct the first digits of the current order, as many as fit."""
-        self._count = reconstruction_layout(*self.size)[1]
-        chosen = self._order[: self._count]
+        """Reconstruct the first digits of the current order, as many as fill the view."""
+        self._layout = layout = pair_layout(*self.size)
+        chosen = self._order[: layout.count]
         if self.session is None or self.session.digits is None or len(chosen) == 0:
             self.image = None
             self.border_title = "Reconstructions"
         else:
-            self.image = self.session.reconstructions(chosen)
-            labels = " ".join(str(int(self.session.digits.labels[i])) for i in chosen)
-            self.border_title = f"Test digits {labels} (top) and their reconstructions"
+            self.image = pairs_picture(self.session.reconstructions(chosen), layout.columns)
+            self.border_title = f"{len(chosen)} test digits (upper) above their reconstructions (lower)"
+            self.border_subtitle = "n new digits"
         self._strips_key = None
         self.refresh()
 
@@ -78,14 +105,15 @@ class ReconstructionView(Widget, can_focus=True):
         width, height = self.size
         key = (width, height, self.app.no_color)
         if key != self._strips_key:
-            self._strips = self._render_strips(width, reconstruction_layout(width, height)[0])
+            strips = self._render_strips(width)
+            top = max(0, (height - len(strips)) // 2) if self.image is not None else 0
+            self._strips = [Strip.blank(width, self.rich_style)] * top + strips
             self._strips_key = key
         return self._strips[y] if y < len(self._strips) else Strip.blank(width, self.rich_style)
 
-    def _render_strips(self, width: int, scale: float) -> list[Strip]:
+    def _render_strips(self, width: int) -> list[Strip]:
         if self.image is None:
-            lines = textwrap.wrap(self.note, max(10, width - 2))
-            return [Strip([Segment(line, NOTE_STYLE)]).crop(0, width) for line in lines]
-        picture = resample(self.image, scale)
+            return note_strips(self.note, width)
+        picture = resample(self.image, self._layout.scale)
         left = max(0, (width - picture.shape[1]) // 2)
         return place(image_strips(picture, mono=self.app.no_color), width, left, self.rich_style)
