@@ -15,7 +15,6 @@ from vae_core.atlas import Atlas, build_atlas, load_atlas
 from vae_core.checkpoints import checkpoint_or_bundled, load_checkpoint
 from vae_core.errors import VaeError
 from vae_core.images import (
-    DIGIT_COLORS,
     MAX_GRID_SIDE,
     decode_points,
     interpolation_points,
@@ -27,8 +26,7 @@ from vae_core.images import (
 from vae_core.model import VAE
 from vae_core.paths import atlas_path_for
 from vae_core.plugins import DATASETS
-
-Point = tuple[float, float]
+from vae_tui.geometry import Point
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,6 @@ class Session:
     """Where to read the whole test set from in the background; None where there is none."""
     dataset: str = "mnist"
 
-    palette = DIGIT_COLORS
     max_grid_side = MAX_GRID_SIDE
 
     def decode(self, point: Point) -> np.ndarray:
