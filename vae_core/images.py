@@ -34,6 +34,9 @@ MAX_GRID_SIDE = 100
 MAX_LATENT_COORDINATE = 1e4
 """The prior is N(0, I): a coordinate beyond this is a typo, and float32 arithmetic on it overflows."""
 MAX_INTERPOLATION_STEPS = 1000
+INTERPOLATION_STEPS = 10
+"""Digits along a walk unless told otherwise: `vae interpolate` and the explorer's walk GIF share it."""
+GIF_FRAME_MS = 80
 MAX_PICTURE_PIXELS = 2**28
 """The most pixels one picture, or all frames of an animation, may hold: a 16,384² square, 268 million."""
 
@@ -119,7 +122,9 @@ def reconstruction_rows(model: VAE, images: torch.Tensor) -> np.ndarray:
     return np.concatenate([tile(originals, len(originals)), tile(reconstruct(model, images), len(originals))])
 
 
-def interpolation_points(start: tuple[float, float], end: tuple[float, float], steps: int = 10) -> np.ndarray:
+def interpolation_points(
+    start: tuple[float, float], end: tuple[float, float], steps: int = INTERPOLATION_STEPS
+) -> np.ndarray:
     """``steps`` evenly spaced points on the segment from start to end, both included."""
     if steps < 2:
         raise VaeError(f"an interpolation needs at least 2 steps, got {steps}")
@@ -131,7 +136,7 @@ def interpolation_points(start: tuple[float, float], end: tuple[float, float], s
 
 
 def interpolation_frames(
-    model: VAE, start: tuple[float, float], end: tuple[float, float], steps: int = 10
+    model: VAE, start: tuple[float, float], end: tuple[float, float], steps: int = INTERPOLATION_STEPS
 ) -> np.ndarray:
     """The digits decoded along the segment: [steps, 28, 28]."""
     return decode_points(model, interpolation_points(start, end, steps))
@@ -202,19 +207,29 @@ def to_pil(image: np.ndarray, scale: int = 1) -> Image.Image:
     return picture
 
 
-def save_png(image: np.ndarray, path: Path, scale: int = 1) -> Path:
-    """Write an image array as a PNG, atomically; returns the path written."""
+def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
+    """An image array as the bytes of a PNG file (what :func:`save_png` writes, or a browser download holds)."""
     buffer = io.BytesIO()
     to_pil(image, scale).save(buffer, format="PNG")
-    atomic_write(Path(path), buffer.getvalue())
+    return buffer.getvalue()
+
+
+def save_png(image: np.ndarray, path: Path, scale: int = 1) -> Path:
+    """Write an image array as a PNG, atomically; returns the path written."""
+    atomic_write(Path(path), png_bytes(image, scale))
     return Path(path)
 
 
-def save_gif(frames: np.ndarray, path: Path, scale: int = 1, frame_ms: int = 80) -> Path:
-    """Write frames [N, H, W] as a looping animated GIF, atomically."""
+def gif_bytes(frames: np.ndarray, scale: int = 1, frame_ms: int = GIF_FRAME_MS) -> bytes:
+    """Frames [N, H, W] as the bytes of a looping animated GIF: `vae interpolate … OUT.gif` and the explorer's walk."""
     check_picture_size(frames.shape[2] * scale, frames.shape[1] * scale, len(frames))
     pictures = [to_pil(frame, scale).convert("P") for frame in frames]
     buffer = io.BytesIO()
     pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=frame_ms, loop=0)
-    atomic_write(Path(path), buffer.getvalue())
+    return buffer.getvalue()
+
+
+def save_gif(frames: np.ndarray, path: Path, scale: int = 1, frame_ms: int = GIF_FRAME_MS) -> Path:
+    """Write frames [N, H, W] as a looping animated GIF, atomically."""
+    atomic_write(Path(path), gif_bytes(frames, scale, frame_ms))
     return Path(path)
