@@ -80,6 +80,13 @@ RECIPE_HELP = "; ".join(
 )
 
 
+class GraphicsMode(str, Enum):
+    auto = "auto"
+    kitty = "kitty"
+    sixel = "sixel"
+    cells = "cells"
+
+
 class ColorMode(str, Enum):
     truecolor = "truecolor"
     colors_256 = "256"
@@ -450,11 +457,23 @@ def explore(
     checkpoint: CheckpointOption = None,
     data_dir: DataDirOption = None,
     colors: Annotated[ColorMode | None, typer.Option(help="Colour depth (default: what the terminal reports).")] = None,
+    graphics: Annotated[
+        GraphicsMode,
+        typer.Option(help="Draw digits in real pixels (kitty, sixel) or in cells; auto asks the terminal."),
+    ] = GraphicsMode.auto,
+    web: Annotated[bool, typer.Option("--web", help="Serve the explorer to browsers (needs the web extra).")] = False,
+    host: Annotated[str, typer.Option(help="With --web: the address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="With --web: the port to listen on.")] = 8000,
 ) -> None:
     """Walk through the latent space in the terminal: the map, the decoded digit, its nearest real neighbours."""
+    if web:
+        from vae_tui.web import serve
+
+        serve(checkpoint, data_dir, host, port)
+        return
     from vae_tui.app import run_explorer
 
-    run_explorer(checkpoint, data_dir, colors and colors.value)
+    run_explorer(checkpoint, data_dir, colors and colors.value, graphics.value)
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------

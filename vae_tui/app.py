@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import io
 import os
 import sys
 import time
@@ -24,6 +25,7 @@ from textual.widgets import ContentSwitcher, Footer
 
 from vae_core.errors import VaeError
 from vae_tui.geometry import Point
+from vae_tui.graphics import Graphics, choose_graphics
 from vae_tui.messages import (
     CursorJump,
     DigitsEncoded,
@@ -116,6 +118,7 @@ class ExplorerApp(App[None]):
         Binding("a", "mark('A')", "Mark A", group=MARK),
         Binding("b", "mark('B')", "Mark B", group=MARK),
         Binding("i", "interpolate", "Walk A→B"),
+        Binding("w", "save_walk", "Save the walk A→B as a GIF", show=False),
     ]
 
     # repaint=False: a change of the app's own reactives would repaint the whole screen (a full update, ~20 ms at
@@ -126,7 +129,9 @@ class ExplorerApp(App[None]):
     marks: reactive[dict[str, Point]] = reactive(dict, always_update=True, init=False, repaint=False)
     view: reactive[str] = reactive("map", init=False, repaint=False)
 
-    def __init__(self, open_session: Callable[[], Session], export_dir: Path | None = None) -> None:
+    def __init__(
+        self, open_session: Callable[[], Session], export_dir: Path | None = None, graphics: Graphics | None = None
+    ) -> None:
         # Without colour, Textual's "ANSI" mode drops colours (default foreground and background) instead of
         # turning them into greys: shapes and characters only.
         super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
@@ -135,6 +140,8 @@ class ExplorerApp(App[None]):
         self.load_error: str | None = None
         """Why the checkpoint could not be opened, for the command to print once the app has closed."""
         self.export_dir = Path(export_dir) if export_dir is not None else Path.cwd()
+        self.graphics = graphics
+        """How the digits, the grid and the reconstructions are drawn in pixels; None: in half blocks."""
         self._walk: list[Point] = []
         self._walk_timer: Timer | None = None
         self.pointer: Point | None = None
@@ -324,10 +331,15 @@ class ExplorerApp(App[None]):
     def action_mark(self, name: str) -> None:
         self.marks = {**self.marks, name: self.cursor}
 
-    def action_interpolate(self) -> None:
-        """Walk the cursor from A to B in even steps, one frame at a time; the digit view follows."""
+    def _marked_both(self) -> bool:
         if not {"A", "B"} <= self.marks.keys():
             self.notify("Mark two points first: move, press a; move again, press b.", severity="warning")
+            return False
+        return True
+
+    def action_interpolate(self) -> None:
+        """Walk the cursor from A to B in even steps, one frame at a time; the digit view follows."""
+        if not self._marked_both():
             return
         assert self.session is not None
         self._stop_walk()
@@ -357,36 +369,55 @@ class ExplorerApp(App[None]):
         assert session is not None
         if self.view == "grid":
             n, extent = self.query_one(GridView).n, self.query_one(GridView).extent
-            self._export(f"vae-grid-{n}x{n}-range{extent:g}", lambda: session.grid(n, extent))
+            self._export(f"vae-grid-{n}x{n}-range{extent:g}.png", lambda: session.png(session.grid(n, extent)))
         elif self.view == "map":
             if session.digits is None:
                 self.notify("Nothing to export: the map has no test digits.", severity="warning")
                 return
             latent_map = self.query_one(LatentMap)
             extent = max(abs(bound) for bound in latent_map.viewport.bounds(*latent_map.size))
-            self._export("vae-map", lambda: session.map_picture(extent))
+            self._export("vae-map.png", lambda: session.png(session.map_picture(extent)))
         else:
             image = self.query_one(ReconstructionView).image
             if image is None:
                 self.notify("Nothing to export: there are no test digits to reconstruct.", severity="warning")
                 return
-            self._export("vae-reconstructions", lambda: image)
+            self._export("vae-reconstructions.png", lambda: session.png(image))
+
+    def action_save_walk(self) -> None:
+        """Save the walk from A to B as an animated GIF: the same file `vae interpolate` writes for these points."""
+        if not self._marked_both():
+            return
+        session, start, end = self.session, self.marks["A"], self.marks["B"]
+        assert session is not None
+        self._export("vae-walk.gif", lambda: session.walk_gif(start, end))
 
     @work(thread=True, group="export")
-    def _export(self, stem: str, picture: Callable[[], np.ndarray]) -> None:
-        """Draw the picture and write it under a name not yet taken, off the event loop."""
+    def _export(self, name: str, encode: Callable[[], bytes]) -> None:
+        """Draw the file off the event loop; write it under a name not yet taken, or (in a browser) download it."""
         assert self.session is not None
-        path = self.export_dir / f"{stem}.png"
+        session, path, failed = self.session, self.export_dir / name, partial(failure, "export failed")
+        if self.is_web:
+            self.post_message(outcome(lambda: self._deliver(name, encode()), Exported, failed))
+            return
         counter = 1
         while path.exists():
             counter += 1
-            path = self.export_dir / f"{stem}-{counter}.png"
-        session = self.session
-        self.post_message(outcome(lambda: session.save(picture(), path), Exported, partial(failure, "export failed")))
+            path = path.with_name(f"{Path(name).stem}-{counter}{Path(name).suffix}")
+        self.post_message(outcome(lambda: session.write(encode(), path), Exported, failed))
+
+    def _deliver(self, name: str, data: bytes) -> Path:
+        """Hand a file to the browser's downloads (from a worker): in `vae explore --web` the disk is the server's."""
+        mime_type = "image/gif" if name.endswith(".gif") else "image/png"
+        self.call_from_thread(self.deliver_binary, io.BytesIO(data), save_filename=name, mime_type=mime_type)
+        return Path(name)
 
     @on(Exported)
     def say_exported(self, message: Exported) -> None:
-        self.notify(f"Saved {message.path}", title="Exported")
+        if self.is_web:
+            self.notify(f"Sent {message.path.name} to the browser's downloads", title="Exported")
+        else:
+            self.notify(f"Saved {message.path}", title="Exported")
 
     # ---- help and command palette -------------------------------------------------------------------------------
 
@@ -411,6 +442,7 @@ class ExplorerApp(App[None]):
                 f"Show {title}", f"Switch to the {title.lower()} view", partial(self.action_show_view, view)
             )
         yield SystemCommand("Walk from A to B", "Animate the interpolation between the marks", self.action_interpolate)
+        yield SystemCommand("Save the walk as a GIF", "The walk from A to B as an animated GIF", self.action_save_walk)
         yield SystemCommand("Recentre", "Cursor back to (0, 0), default map range", self.action_recentre)
 
 
@@ -451,11 +483,13 @@ def open_for_exploring(checkpoint: Path | None, data_dir: Path | None) -> Sessio
     return open_session(checkpoint, data_dir)
 
 
-def run_explorer(checkpoint: Path | None, data_dir: Path | None, colors: str | None) -> None:
+def run_explorer(checkpoint: Path | None, data_dir: Path | None, colors: str | None, graphics: str = "auto") -> None:
     """Open a checkpoint (the bundled one by default) in the explorer; user mistakes raise VaeError."""
     check_terminal()
     apply_colors(colors)
-    app = ExplorerApp(partial(open_for_exploring, checkpoint, data_dir))
+    # Before the app runs: choosing may ask the terminal, and the answers must not reach Textual as keys.
+    pixels = choose_graphics(graphics)
+    app = ExplorerApp(partial(open_for_exploring, checkpoint, data_dir), graphics=pixels)
     app.run()
     if app.load_error is not None:
         raise VaeError(app.load_error)

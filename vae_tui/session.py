@@ -12,16 +12,18 @@ from pathlib import Path
 import numpy as np
 
 from vae_core.atlas import Atlas, build_atlas, load_atlas
-from vae_core.checkpoints import checkpoint_or_bundled, load_checkpoint
+from vae_core.checkpoints import atomic_write, checkpoint_or_bundled, load_checkpoint
 from vae_core.errors import VaeError
 from vae_core.images import (
     MAX_GRID_SIDE,
     decode_points,
+    gif_bytes,
+    interpolation_frames,
     interpolation_points,
     latent_grid,
     latent_map,
+    png_bytes,
     reconstruction_rows,
-    save_png,
 )
 from vae_core.model import VAE
 from vae_core.paths import atlas_path_for
@@ -94,10 +96,20 @@ class Session:
         assert self.test_set_dir is not None
         return build_atlas(self.model, DATASETS.get(self.dataset).load("test", self.test_set_dir, download=False))
 
+    def walk_gif(self, start: Point, end: Point) -> bytes:
+        """The walk from start to end as an animated GIF: the bytes `vae interpolate X1 Y1 X2 Y2 OUT.gif` writes."""
+        return gif_bytes(interpolation_frames(self.model, start, end))
+
     @staticmethod
-    def save(image: np.ndarray, path: Path) -> Path:
-        """Write an image as a PNG at full resolution."""
-        return save_png(image, path)
+    def png(image: np.ndarray) -> bytes:
+        """An image as a PNG at full resolution."""
+        return png_bytes(image)
+
+    @staticmethod
+    def write(data: bytes, path: Path) -> Path:
+        """Write a file atomically: a reader never sees half of it."""
+        atomic_write(path, data)
+        return path
 
 
 def open_session(checkpoint: Path | None, data_dir: Path | None) -> Session:

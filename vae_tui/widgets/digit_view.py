@@ -1,12 +1,15 @@
-"""One grayscale digit drawn in half blocks, at the largest scale its box allows."""
+"""One grayscale digit at the largest scale its box allows: in half blocks, or in real pixels where the app has
+graphics (a :class:`~vae_tui.graphics.PixelPicture` then covers the view)."""
 
 from __future__ import annotations
 
 import numpy as np
+from textual.app import ComposeResult
 from textual.strip import Strip
 from textual.widget import Widget
 
 from vae_tui.blocks import image_strips, place, resample
+from vae_tui.graphics import PixelPicture, graphics_of
 
 
 def fit_scale(image_shape: tuple[int, int], width: int, height: int) -> float:
@@ -25,14 +28,24 @@ class DigitView(Widget):
         self._strips: list[Strip] = []
         self._strips_key: tuple | None = None
 
+    def compose(self) -> ComposeResult:
+        graphics = graphics_of(self.app)
+        if graphics is not None:
+            yield PixelPicture(graphics)
+
     def show(self, image: np.ndarray | None) -> None:
         """Draw ``image`` (or nothing) from the next frame on."""
         self.image = image
+        if self.children:
+            self.query_one(PixelPicture).show(image)
+            return
         self._strips_key = None
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
         width, height = self.size
+        if self.children:  # drawn in pixels by the picture over it
+            return Strip.blank(width, self.rich_style)
         key = (width, height)
         if self._strips_key != key:
             self._strips = self._render_strips(width, height)

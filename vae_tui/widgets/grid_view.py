@@ -1,4 +1,8 @@
-"""The n×n grid of digits decoded over [-range, range]², the cell nearest the cursor highlighted."""
+"""The n×n grid of digits decoded over [-range, range]², the cell nearest the cursor highlighted.
+
+In half blocks it shows what fits (the whole grid shrunk, or legible cells that pan); where the app has graphics it
+shows the whole grid in real pixels (15×15 at full resolution fits a 120×40 terminal).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from textual import events, work
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.strip import Strip
@@ -15,6 +20,7 @@ from textual.widget import Widget
 
 from vae_tui.blocks import area_resize, image_strips, place, resample
 from vae_tui.geometry import SIDE, Point
+from vae_tui.graphics import PixelPicture, graphics_of
 from vae_tui.messages import CursorJump, GridDecoded, PointerMoved, failure, outcome
 
 if TYPE_CHECKING:
@@ -61,6 +67,19 @@ def whole_grid(n: int, width: int, height: int) -> GridWindow:
     fit = max(1.0, min(width, 2 * height) / n)
     cell = SIDE * min(int(fit // SIDE), LARGEST_SCALE) if fit >= SIDE else fit
     return GridWindow(cell, 0, 0, n, n, n)
+
+
+def cursor_highlight(
+    shape: tuple[int, int], window: GridWindow, cell: tuple[int, int] | None, cell_size: float
+) -> np.ndarray:
+    """A bool mask over the picture of the window's cells (``cell_size`` pixels each), True on the cursor's cell."""
+    highlight = np.zeros(shape, dtype=bool)
+    if cell is not None:
+        row, column = cell[0] - window.first_row, cell[1] - window.first_column
+        if 0 <= row < window.rows and 0 <= column < window.columns:
+            rows = slice(round(row * cell_size), round((row + 1) * cell_size))
+            highlight[rows, round(column * cell_size) : round((column + 1) * cell_size)] = True
+    return highlight
 
 
 def grid_window(
@@ -125,6 +144,11 @@ class GridView(Widget, can_focus=True):
         self._placed_for: tuple[int, int] | None = None
         """The size the window was chosen for: a view shown by the switcher may be drawn before it hears its size."""
 
+    def compose(self) -> ComposeResult:
+        graphics = graphics_of(self.app)
+        if graphics is not None:
+            yield PixelPicture(graphics)
+
     @property
     def spacing(self) -> float:
         """The latent distance between neighbouring cells."""
@@ -183,14 +207,20 @@ class GridView(Widget, can_focus=True):
         self._placed_for = (self.size.width, self.size.height)
         n, extent = self.shown
         cell = grid_cell(self.cursor, n, extent)
-        if self.whole:
+        if self.children:  # in pixels: always the whole grid, at full resolution where it fits
+            self.window = window = GridWindow(SIDE, 0, 0, n, n, n)
+            highlight = cursor_highlight(self.image.shape, window, cell, SIDE)
+            self.query_one(PixelPicture).show(self.image, highlight)
+        elif self.whole:
             self.window = window = whole_grid(n, *self.size)
         else:
             self.window = window = grid_window(n, *self.size, cell, self.window)
         outside = "" if cell is not None else f" · cursor ({self.cursor[0]:+.2f}, {self.cursor[1]:+.2f}) is outside"
         self.border_title = f"Grid {n}×{n} over ±{extent:g}{outside}"
         self.border_subtitle = (
-            "f full-size · <> digits · +- range"
+            "<> digits · +- range"
+            if self.children
+            else "f full-size · <> digits · +- range"
             if window.complete
             else f"rows {window.first_row + 1}–{window.first_row + window.rows}, "
             f"columns {window.first_column + 1}–{window.first_column + window.columns} of {n}: move to pan · f whole"
@@ -204,6 +234,11 @@ class GridView(Widget, can_focus=True):
 
     def cell_at(self, event: events.MouseEvent) -> tuple[int, int] | None:
         """(row, column) of the grid cell under the pointer, or None off the cells."""
+        if self.children and self.image is not None:
+            # From the screen: an event that bubbled up from the picture counts its offset from the picture.
+            picture = self.query_one(PixelPicture)
+            pixel = picture.pixel_at(event.screen_offset - picture.region.offset)
+            return None if pixel is None else (pixel[1] // SIDE, pixel[0] // SIDE)
         offset = event.get_content_offset(self)
         if offset is None or self.image is None or offset.x < self._left:
             return None
@@ -232,6 +267,8 @@ class GridView(Widget, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width, height = self.size
+        if self.children:  # drawn in pixels by the picture over it
+            return Strip.blank(width, self.rich_style)
         if self._placed_for != (width, height):
             self._place_window()
         key = (width, height, self.shown, self.window, self.cursor, self.app.no_color)
@@ -253,12 +290,6 @@ class GridView(Widget, can_focus=True):
             picture = resample(crop, int(cell_size // SIDE))
         else:
             picture = area_resize(crop, round(window.rows * cell_size), round(window.columns * cell_size))
-        highlight = np.zeros(picture.shape, dtype=bool)
-        cell = grid_cell(self.cursor, n, extent)
-        if cell is not None:
-            row, column = cell[0] - window.first_row, cell[1] - window.first_column
-            if 0 <= row < window.rows and 0 <= column < window.columns:
-                rows = slice(round(row * cell_size), round((row + 1) * cell_size))
-                highlight[rows, round(column * cell_size) : round((column + 1) * cell_size)] = True
+        highlight = cursor_highlight(picture.shape, window, grid_cell(self.cursor, n, extent), cell_size)
         strips = image_strips(picture, mono=self.app.no_color, highlight=highlight)
         return place(strips, width, self._left, self.rich_style)

@@ -1,4 +1,7 @@
-"""Test digits above their reconstructions, as many as fit across; a key draws a new random set."""
+"""Test digits above their reconstructions, as many as fit across; a key draws a new random set.
+
+Drawn in half blocks, or in real pixels where the app has graphics (the same pairs, as large as fit).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.strip import Strip
 from textual.widget import Widget
 
 from vae_tui.blocks import image_strips, note_strips, place, resample
 from vae_tui.geometry import SIDE
+from vae_tui.graphics import PixelPicture, graphics_of
 
 if TYPE_CHECKING:
     from vae_tui.session import Session
@@ -72,6 +77,11 @@ class ReconstructionView(Widget, can_focus=True):
         self._strips: list[Strip] = []
         self._strips_key: tuple | None = None
 
+    def compose(self) -> ComposeResult:
+        graphics = graphics_of(self.app)
+        if graphics is not None:
+            yield PixelPicture(graphics)
+
     def set_digits(self, session: Session, note: str = "") -> None:
         """Draw reconstructions of the session's test digits (where it has none: show ``note`` instead)."""
         self.session, self.note = session, note
@@ -98,11 +108,15 @@ class ReconstructionView(Widget, can_focus=True):
             self.image = pairs_picture(self.session.reconstructions(chosen), layout.columns)
             self.border_title = f"{len(chosen)} test digits (upper) above their reconstructions (lower)"
             self.border_subtitle = "n new digits"
+        if self.children:
+            self.query_one(PixelPicture).show(self.image)
         self._strips_key = None
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
         width, height = self.size
+        if self.children and self.image is not None:  # drawn in pixels by the picture over it
+            return Strip.blank(width, self.rich_style)
         key = (width, height, self.app.no_color)
         if key != self._strips_key:
             strips = self._render_strips(width)
