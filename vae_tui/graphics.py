@@ -62,7 +62,6 @@ def choose_graphics(mode: str, environ: Mapping[str, str] = os.environ) -> Graph
         return None
     from textual_image import renderable  # asks the terminal (Sixel in the DA1 answer, then Kitty's query)
     from textual_image._terminal import get_cell_size
-    from textual_image.widget import TGPImage
 
     if wanted == "detect":
         detected = {renderable.SixelImage: "sixel", renderable.TGPImage: "kitty"}
@@ -70,7 +69,8 @@ def choose_graphics(mode: str, environ: Mapping[str, str] = os.environ) -> Graph
         if wanted == "cells":
             return None
     cell = get_cell_size()
-    return Graphics(wanted, sixel_image_widget() if wanted == "sixel" else TGPImage, (cell.width, cell.height))
+    image_widget = sixel_image_widget() if wanted == "sixel" else kitty_image_widget()
+    return Graphics(wanted, image_widget, (cell.width, cell.height))
 
 
 DEFINE_REGISTER = re.compile(r"#(\d+);2;(\d+);(\d+);(\d+)")
@@ -86,6 +86,12 @@ def select_defined_registers(sixels: str) -> str:
     return DEFINE_REGISTER.sub(r"#\1;2;\2;\3;\4#\1", sixels)
 
 
+# textual-image's widgets replace a picture through their ``image`` property, which asks for a layout pass (and, for
+# Sixel, mounts a new encoder widget); here every picture fills a widget of fixed size, so ``show`` only repaints.
+# Remounting on every move also cost time and, in Textual 8, left the explorer's other labels drawn in their
+# background colour (their cached style was taken while the new widget's styles were being applied).
+
+
 def sixel_image_widget() -> type[Widget]:
     """textual-image's Sixel widget with :func:`select_defined_registers` applied to what it encodes."""
     from textual_image.widget import SixelImage
@@ -99,7 +105,26 @@ def sixel_image_widget() -> type[Widget]:
         def compose(self) -> ComposeResult:
             yield SelectingSixels(self.image, self._sixel_options)
 
+        def show(self, image: Image.Image | None) -> None:
+            self._image = image
+            for encoder in self.query(SelectingSixels):
+                encoder.image = image
+                encoder.refresh()
+
     return XtermSafeSixelImage
+
+
+def kitty_image_widget() -> type[Widget]:
+    """textual-image's widget for Kitty's protocol (Unicode placeholders: kitty 0.28 or later)."""
+    from textual_image.renderable.tgp import Image as KittyRenderable
+    from textual_image.widget import TGPImage
+
+    class KittyImage(TGPImage, Renderable=KittyRenderable):
+        def show(self, image: Image.Image | None) -> None:
+            self._image = image
+            self.refresh()
+
+    return KittyImage
 
 
 @dataclass(frozen=True)
@@ -149,10 +174,7 @@ class PixelPicture(Widget):
     """A grayscale picture in real pixels, filling this widget: see :func:`fit_picture`. Hidden while empty, so the
     half-block view under it (a note, say) shows."""
 
-    DEFAULT_CSS = """
-    PixelPicture { width: 100%; height: 100%; }
-    PixelPicture > * { width: 100%; height: 100%; }
-    """
+    DEFAULT_CSS = "PixelPicture { width: 100%; height: 100%; }"
 
     def __init__(self, graphics: Graphics) -> None:
         super().__init__()
@@ -163,7 +185,9 @@ class PixelPicture(Widget):
         self.display = False
 
     def compose(self) -> ComposeResult:
-        yield self.graphics.image_widget()
+        image = self.graphics.image_widget()
+        image.styles.width = image.styles.height = "100%"
+        yield image
 
     def show(self, picture: np.ndarray | None, highlight: np.ndarray | None = None) -> None:
         """Draw ``picture`` (None: nothing, and hide) from the next frame on."""
@@ -184,10 +208,11 @@ class PixelPicture(Widget):
         image = self.children[0]
         if self.picture is None or columns == 0 or rows == 0:
             self.placement = None
-            image.image = None
+            image.show(None)
             return
         width, height = columns * self.graphics.cell_pixels[0], rows * self.graphics.cell_pixels[1]
-        image.image, self.placement = fit_picture(self.picture, width, height, self.highlight)
+        canvas, self.placement = fit_picture(self.picture, width, height, self.highlight)
+        image.show(canvas)
 
     def pixel_at(self, offset: Offset) -> tuple[int, int] | None:
         """(x, y) of the picture's pixel under the centre of the cell at ``offset`` (in this widget), or None."""

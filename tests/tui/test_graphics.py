@@ -78,11 +78,9 @@ def image_widgets():
     running the tests what it can draw."""
     real, sys.__stdout__ = sys.__stdout__, io.StringIO()
     try:
-        from textual_image.widget import TGPImage
+        from vae_tui.graphics import kitty_image_widget, sixel_image_widget
 
-        from vae_tui.graphics import sixel_image_widget
-
-        return {"kitty": TGPImage, "sixel": sixel_image_widget()}
+        return {"kitty": kitty_image_widget(), "sixel": sixel_image_widget()}
     finally:
         sys.__stdout__ = real
 
@@ -138,6 +136,8 @@ async def test_sixel_draws_the_digit_and_the_whole_grid_at_full_resolution(sessi
         sixels = "".join(segment.text for segment in last_line)
         assert re.search(r"\x1bP[0-9;]*q", sixels) and sixels.rstrip().endswith("H")
         assert re.search(r"#(\d+);2;\d+;\d+;\d+#\1", sixels)  # registers selected (xterm's colours)
+        (title,) = app.query_one("#decoded-title").render_line(0)
+        assert title.text.startswith("Decoded at") and title.style.color != title.style.bgcolor  # text stays visible
         await pilot.press("g")
         await app.workers.wait_for_complete()
         await pilot.pause()
