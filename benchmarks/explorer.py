@@ -9,6 +9,10 @@ shows the point under the pointer), median and 95th percentile; and quitting (q 
 Targets (issue 11): median <= 30 ms and p95 <= 60 ms for both. Beside them, in the same run, the in-process
 figures they wrap (Textual's pilot: setting the cursor and rendering the views; the bare vae_core decode), and
 the first frame in tmux (issue 6: < 3 s). The machine's load average is printed: these figures move with it.
+
+Graphics (issue 12: cursor moves as quick in pixels as in cells): the key-press row again with `--graphics sixel`
+(the frame then carries the Sixel images), and in process a cursor move drawing the side panel's digits in cells,
+in Sixel (encoding included) and with Kitty's protocol (PNG and its messages included), side by side.
 """
 
 from __future__ import annotations
@@ -111,7 +115,7 @@ def report(name: str, samples: list[float]) -> None:
     print(f"{name:<44} median {median:6.1f} ms   p95 {p95:6.1f} ms   max {most:6.1f} ms   n={len(samples)}")
 
 
-def through_a_terminal(arguments: list[str], moves: int) -> None:
+def through_a_terminal(arguments: list[str], moves: int, pointer: bool = True, label: str = "pty") -> None:
     """Key press → changed screen and pointer motion → changed screen, through a pseudo-terminal at 120x40."""
     explorer = PtyExplorer(arguments, 120, 40)
     explorer.wait_for(b"Nearest test")
@@ -122,7 +126,10 @@ def through_a_terminal(arguments: list[str], moves: int) -> None:
         expected = shows("+0.100" if right else "+0.000", "+0.000")
         keys.append(explorer.send_until(b"\x1b[C" if right else b"\x1b[D", expected))
         explorer.settle(PAUSE_S)
-    report("key press -> changed screen (pty)", keys)
+    report(f"key press -> changed screen ({label})", keys)
+    if not pointer:
+        print(f"{'quit (q -> process exited)':<44} {explorer.quit():.2f} s")
+        return
     motions = []
     for index in range(moves):
         # Over the map's left half, inside its border: two columns that alternate, so each report moves the point.
@@ -159,6 +166,54 @@ def first_frame_in_tmux(runs: int) -> list[float]:
         subprocess.run([*server, "kill-server"], capture_output=True)
         time.sleep(1)  # let the tmux server exit before the next launch starts a new one
     return times
+
+
+def draw_side_panel(app) -> None:
+    """Render the decoded and nearest digits as a frame would: half blocks, or the image widgets' output."""
+    from textual.geometry import Region
+
+    from vae_tui.graphics import PixelPicture
+    from vae_tui.widgets.digit_view import DigitView
+
+    for view in app.query(DigitView):
+        pictures = view.query(PixelPicture)
+        if not pictures:
+            for y in range(view.size.height):
+                view.render_line(y)
+            continue
+        for widget in pictures.first().walk_children():
+            widget.render_lines(Region(0, 0, *widget.size))
+
+
+async def graphics_moves(checkpoint: Path | None, repeats: int) -> None:
+    """A cursor move, in process, drawing the side panel in cells, Sixel and Kitty's protocol (same points)."""
+    import io
+
+    from vae_tui.app import ExplorerApp, open_for_exploring
+    from vae_tui.graphics import Graphics, kitty_image_widget, sixel_image_widget
+
+    real_stdout, sys.__stdout__ = sys.__stdout__, io.StringIO()  # Kitty's messages go to stdout: keep them here
+    try:
+        modes = {"cells": None, "sixel": sixel_image_widget(), "kitty": kitty_image_widget()}
+        for mode, widget in modes.items():
+            graphics = None if widget is None else Graphics(mode, widget, (10, 20))
+            app = ExplorerApp(partial(open_for_exploring, checkpoint, None), export_dir=Path("."), graphics=graphics)
+            async with app.run_test(size=(120, 40)) as pilot:
+                while app.session is None:
+                    await pilot.pause(0.01)
+                await pilot.pause()
+                moves = []
+                for index in range(repeats):
+                    start = time.perf_counter()
+                    app.cursor = (0.01 * index, 0.02 * index)
+                    draw_side_panel(app)
+                    moves.append(time.perf_counter() - start)
+                    sys.__stdout__.seek(0)
+                    sys.__stdout__.truncate()
+                app.exit()
+            report(f"cursor move, in process, digits in {mode}", moves)
+    finally:
+        sys.__stdout__ = real_stdout
 
 
 async def in_process(checkpoint: Path | None, data_dir: Path | None, repeats: int) -> None:
@@ -250,7 +305,10 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {machine()}; load average {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
     arguments = ["--checkpoint", str(args.checkpoint)] if args.checkpoint else []
-    through_a_terminal(arguments, 10 if args.quick else 120)
+    moves = 10 if args.quick else 120
+    through_a_terminal(arguments, moves)
+    through_a_terminal([*arguments, "--graphics", "sixel"], moves, pointer=False, label="pty, sixel")
+    asyncio.run(graphics_moves(args.checkpoint, 5 if args.quick else 100))
     if shutil.which("tmux"):
         frames = first_frame_in_tmux(1 if args.quick else 5)
         print(f"first frame in tmux (target < 3 s): median {statistics.median(frames):.2f} s of {len(frames)} launches")
