@@ -54,6 +54,12 @@ def graphics_of(app: object) -> Graphics | None:
     return getattr(app, "graphics", None)
 
 
+def pixel_layer(app: object) -> list[PixelPicture]:
+    """What a view composes to draw in pixels: a :class:`PixelPicture` where the app has graphics, else nothing."""
+    graphics = graphics_of(app)
+    return [] if graphics is None else [PixelPicture(graphics)]
+
+
 def choose_graphics(mode: str, environ: Mapping[str, str] = os.environ) -> Graphics | None:
     """The graphics for ``--graphics MODE``, or None for cells. Call before the app runs (see the module's note)."""
     is_terminal = sys.__stdout__ is not None and sys.__stdout__.isatty()

@@ -9,7 +9,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from vae_tui.blocks import image_strips, place, resample
-from vae_tui.graphics import PixelPicture, graphics_of
+from vae_tui.graphics import PixelPicture, pixel_layer
 
 
 def fit_scale(image_shape: tuple[int, int], width: int, height: int) -> float:
@@ -29,9 +29,7 @@ class DigitView(Widget):
         self._strips_key: tuple | None = None
 
     def compose(self) -> ComposeResult:
-        graphics = graphics_of(self.app)
-        if graphics is not None:
-            yield PixelPicture(graphics)
+        yield from pixel_layer(self.app)
 
     def show(self, image: np.ndarray | None) -> None:
         """Draw ``image`` (or nothing) from the next frame on."""

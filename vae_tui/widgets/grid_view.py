@@ -20,7 +20,7 @@ from textual.widget import Widget
 
 from vae_tui.blocks import area_resize, image_strips, place, resample
 from vae_tui.geometry import SIDE, Point
-from vae_tui.graphics import PixelPicture, graphics_of
+from vae_tui.graphics import PixelPicture, pixel_layer
 from vae_tui.messages import CursorJump, GridDecoded, PointerMoved, failure, outcome
 
 if TYPE_CHECKING:
@@ -145,9 +145,7 @@ class GridView(Widget, can_focus=True):
         """The size the window was chosen for: a view shown by the switcher may be drawn before it hears its size."""
 
     def compose(self) -> ComposeResult:
-        graphics = graphics_of(self.app)
-        if graphics is not None:
-            yield PixelPicture(graphics)
+        yield from pixel_layer(self.app)
 
     @property
     def spacing(self) -> float:

@@ -16,7 +16,7 @@ from textual.widget import Widget
 
 from vae_tui.blocks import image_strips, note_strips, place, resample
 from vae_tui.geometry import SIDE
-from vae_tui.graphics import PixelPicture, graphics_of
+from vae_tui.graphics import PixelPicture, pixel_layer
 
 if TYPE_CHECKING:
     from vae_tui.session import Session
@@ -78,9 +78,7 @@ class ReconstructionView(Widget, can_focus=True):
         self._strips_key: tuple | None = None
 
     def compose(self) -> ComposeResult:
-        graphics = graphics_of(self.app)
-        if graphics is not None:
-            yield PixelPicture(graphics)
+        yield from pixel_layer(self.app)
 
     def set_digits(self, session: Session, note: str = "") -> None:
         """Draw reconstructions of the session's test digits (where it has none: show ``note`` instead)."""
