@@ -421,7 +421,7 @@ def test_explore_hands_its_options_to_the_explorer(monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(sys.modules, "vae_tui.app", fake_app)
     ok("explore", "--checkpoint", tmp_path / "m.safetensors", "--data-dir", tmp_path, "--colors", "256")
     ok("explore")
-    assert calls == [(tmp_path / "m.safetensors", tmp_path, "256"), (None, None, None)]
+    assert calls == [(tmp_path / "m.safetensors", tmp_path, "256", "auto"), (None, None, None, "auto")]
 
 
 # ---- end to end ------------------------------------------------------------------------------------------------
