@@ -14,6 +14,7 @@ from PIL import Image
 
 from tests.conftest import ok
 from tests.test_cli import fails
+from tests.test_training import SMALL, quick
 from vae_core.atlas import ATLAS_DIGITS, atlas_sample, build_atlas
 from vae_core.checkpoints import load_checkpoint, read_tensors, write_tensors
 from vae_core.data import MNIST
@@ -28,28 +29,15 @@ from vae_core.history import (
     save_history,
 )
 from vae_core.images import encode_means
-from vae_core.model import VAE, VAEConfig
+from vae_core.model import VAE
 from vae_core.paths import history_path_for
-from vae_core.recipes import TrainConfig
 from vae_core.training import resume, train
-
-SMALL = VAEConfig(hidden_dim=32)
-
-
-@pytest.fixture
-def fake_sets(idx_dir):
-    return MNIST.load("train", idx_dir, download=False), MNIST.load("test", idx_dir, download=False)
-
-
-def quick(**fields) -> TrainConfig:
-    base = {"epochs": 3, "batch_size": 32, "lr": 3e-3, "schedule": "onecycle", "ema_decay": 0.9, "val_fraction": 0.2}
-    return TrainConfig(**(base | fields))
 
 
 def recorded_run(sets, out: Path):
-    """Train the tiny model for quick() with a history beside ``out``; the result and the history."""
+    """Train the tiny model for 3 epochs with a history beside ``out``; the result and the history."""
     recorder = HistoryRecorder(history_path_for(out), sets[1])
-    result = train(*sets, quick(), out=out, model_config=SMALL, recorder=recorder)
+    result = train(*sets, quick(epochs=3), out=out, model_config=SMALL, recorder=recorder)
     return result, load_history(history_path_for(out))
 
 
@@ -115,7 +103,7 @@ def test_a_150_epoch_history_of_3000_digits_stays_under_2_mb(tmp_path):
 
 
 def test_a_resumed_run_continues_the_history_and_trains_exactly_as_without_one(fake_sets, tmp_path):
-    plain = train(*fake_sets, quick(), out=tmp_path / "plain.safetensors", model_config=SMALL)
+    plain = train(*fake_sets, quick(epochs=3), out=tmp_path / "plain.safetensors", model_config=SMALL)
     _, unbroken = recorded_run(fake_sets, tmp_path / "unbroken.safetensors")
 
     out = tmp_path / "m.safetensors"
@@ -126,7 +114,15 @@ def test_a_resumed_run_continues_the_history_and_trains_exactly_as_without_one(f
             stop.set()
 
     recorder = HistoryRecorder(history_path_for(out), fake_sets[1])
-    train(*fake_sets, quick(), out=out, model_config=SMALL, on_event=stop_after_epoch_2, stop=stop, recorder=recorder)
+    train(
+        *fake_sets,
+        quick(epochs=3),
+        out=out,
+        model_config=SMALL,
+        on_event=stop_after_epoch_2,
+        stop=stop,
+        recorder=recorder,
+    )
     stopped = load_history(history_path_for(out))
     assert [r.epoch for r in stopped.records] == [1, 2] and stopped.status() == "epoch 2/3, interrupted"
     # A run that died after writing its history but before its resume file leaves an epoch the resume will redo.
@@ -184,7 +180,7 @@ DAMAGE = {
     "float32 means": ({"means": torch.zeros(3, 10, 2)}, {}, "means is torch.float32"),
     "means for fewer epochs": ({"means": torch.zeros(2, 10, 2, dtype=torch.float16)}, {}, "means have shape"),
     "labels of another length": ({"labels": torch.zeros(9, dtype=torch.int64)}, {}, "labels has shape"),
-    "epochs out of order": ({"epoch": torch.tensor([1, 3, 2])}, {}, "not increasing"),
+    "epochs out of order": ({"epoch": torch.tensor([1, 3, 2])}, {}, "do not increase from 1"),
     "an epoch beyond the plan": ({"epochs": torch.tensor([3, 3, 99])}, {}, "exceeds the 3 epochs planned"),
     "NaN means": ({"means": torch.full((3, 10, 2), math.nan, dtype=torch.float16)}, {}, "not finite"),
     "a half-missing loss": ({"test": torch.tensor([[1.0, math.nan]] * 3, dtype=torch.float64)}, {}, "partly missing"),
