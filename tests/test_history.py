@@ -125,7 +125,7 @@ def test_a_resumed_run_continues_the_history_and_trains_exactly_as_without_one(f
     )
     stopped = load_history(history_path_for(out))
     assert [r.epoch for r in stopped.records] == [1, 2] and stopped.status() == "epoch 2/3, interrupted"
-    # A run that died after writing its history but before its resume file leaves an epoch the resume will redo.
+    # A history ahead of the resume file (another run at the same path went further) loses the epochs it redoes.
     ahead = TrainingHistory(
         (*stopped.records, unbroken.records[2]),
         np.concatenate([stopped.means, np.zeros_like(stopped.means[:1])]),

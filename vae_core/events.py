@@ -99,8 +99,9 @@ EventHandler = Callable[[TrainEvent], None]
 class EpochRecorder(Protocol):
     """Keeps something per epoch that needs the weights, not just the figures (``vae_core.history`` keeps the map).
 
-    Called with the averaged weights the checkpoint would hold, before the epoch's files are written; it must not
-    draw from any random generator the training uses, or a resumed run would no longer match an unbroken one.
+    Called with the averaged weights the checkpoint would hold, after the epoch's checkpoint and resume file are
+    written (so a reader that follows the recorder's file finds the checkpoint of the same epoch already there); it
+    must not draw from any random generator the training uses, or a resumed run would no longer match an unbroken one.
     """
 
     def epoch_ended(self, event: EpochEnded, model: VAE) -> None: ...

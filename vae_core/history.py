@@ -197,9 +197,9 @@ class HistoryRecorder:
 
     Each epoch it encodes the atlas's test digits (``count`` drawn with ``seed`` from ``test_set``) with the
     averaged weights, in inference mode and without any random draw, so training goes on exactly as without it.
-    A resumed run continues the file: epochs before the one that just ended are kept, later ones (from a run that
-    died before its resume file caught up) are replaced. A file that cannot be read, or that followed other digits,
-    is started afresh: the history is never a reason to stop training.
+    A resumed run continues the file: epochs before the one that just ended are kept, any later ones (left by
+    another run at the same path) are replaced. A file that cannot be read, or that followed other digits, is
+    started afresh: an old history is never a reason to stop training.
     """
 
     def __init__(self, path: Path, test_set: ImageSet, count: int | None = ATLAS_DIGITS, seed: int = 0) -> None:

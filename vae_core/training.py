@@ -354,13 +354,13 @@ class Trainer:
             progress.epoch, run.config.epochs, train_loss, val, test, is_best, samples_per_s, progress.elapsed_s
         )
         progress.history.append(ended)
-        if run.recorder is not None:
-            run.recorder.epoch_ended(ended, self.ema)
         if run.out is not None:
             if is_best:
                 save_checkpoint(run.out, self.best_model, self._provenance(test))
                 run.on_event(CheckpointSaved(run.out, "best", progress.epoch))
             self._save_resume_state()
+        if run.recorder is not None:
+            run.recorder.epoch_ended(ended, self.ema)
         run.on_event(ended)
 
     def _provenance(self, test: LossSummary | None) -> dict[str, Any]:
