@@ -83,9 +83,39 @@ def _palette(core: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _bands(registers: np.ndarray, band_rows: np.ndarray, edges: np.ndarray, palette_size: int) -> list[str]:
     """Bands [n, 6] of picture rows (-1: below the picture) → their Sixel data, without the ``-`` between bands.
 
-    In each band the colour covering most pixels is painted first over the whole band (one ``!N~``); then each other
-    colour in runs of equal columns, ``$`` between colours. A 0 bit leaves a pixel as it is, so each pixel ends in its
-    own colour, and a run of 0 bits up to the right edge is not sent.
+    Each colour of a band is sent in runs of equal columns, ``$`` between colours; a run of 0 bits up to the right
+    edge is not sent.
+    """
+    bits, row_band, row_colour = _colour_bits(registers, band_rows, edges, palette_size)
+    columns = registers.shape[1]
+    starts = np.ones(bits.shape, dtype=bool)
+    starts[:, 1:] = bits[:, 1:] != bits[:, :-1]
+    flat = np.flatnonzero(starts)
+    ends = np.append(flat[1:], bits.size)
+    run_row, run_first = np.divmod(flat, columns)
+    run_last = ends - run_row * columns
+    values = bits.ravel()[flat]
+    keep = (values != 0) | (run_last != columns)
+    run_row = run_row[keep]
+    lengths = (edges[run_last] - edges[run_first])[keep]
+    opens = np.flatnonzero(np.diff(run_row, prepend=-1))  # each colour's first run: its #n (and $ before) go there
+    prefix = np.zeros(len(run_row), dtype=np.int64)
+    prefix[opens] = row_colour[run_row[opens]] + 1
+    opens_band = np.diff(row_band, prepend=-1) != 0
+    prefix[opens[~opens_band[run_row[opens]]]] *= -1
+    runs = [_run(*run) for run in zip(prefix.tolist(), lengths.tolist(), values[keep].tolist(), strict=True)]
+    bounds = np.searchsorted(row_band[run_row], np.arange(len(band_rows) + 1)).tolist()
+    return ["".join(runs[bounds[i] : bounds[i + 1]]) for i in range(len(band_rows))]
+
+
+def _colour_bits(
+    registers: np.ndarray, band_rows: np.ndarray, edges: np.ndarray, palette_size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The six bits of each (band, colour) drawn in a band, for each picture column [pairs, columns], with the band
+    and the register of each row: sorted by band, its first colour painted over the whole band.
+
+    The colour covering most of a band is the one painted whole (one ``!N~``): a 0 bit leaves a pixel as it is, so
+    the others, painted after it, leave each pixel in its own colour.
     """
     columns = registers.shape[1]
     band, line = np.nonzero(band_rows >= 0)
@@ -106,25 +136,7 @@ def _bands(registers: np.ndarray, band_rows: np.ndarray, edges: np.ndarray, pale
     first = np.zeros(len(pairs), dtype=bool)
     first[fill] = True
     order = np.lexsort((~first, row_band))
-    bits, row_band, row_colour = bits[order], row_band[order], row_colour[order]
-    starts = np.ones(bits.shape, dtype=bool)
-    starts[:, 1:] = bits[:, 1:] != bits[:, :-1]
-    flat = np.flatnonzero(starts)
-    ends = np.append(flat[1:], bits.size)
-    run_row, run_first = np.divmod(flat, columns)
-    run_last = ends - run_row * columns
-    values = bits.ravel()[flat]
-    keep = (values != 0) | (run_last != columns)
-    run_row = run_row[keep]
-    lengths = (edges[run_last] - edges[run_first])[keep]
-    opens = np.flatnonzero(np.diff(run_row, prepend=-1))
-    prefix = np.zeros(len(run_row), dtype=np.int64)
-    prefix[opens] = row_colour[run_row[opens]] + 1
-    opens_band = np.diff(row_band, prepend=-1) != 0
-    prefix[opens[~opens_band[run_row[opens]]]] *= -1
-    runs = [_run(*run) for run in zip(prefix.tolist(), lengths.tolist(), values[keep].tolist(), strict=True)]
-    bounds = np.searchsorted(row_band[run_row], np.arange(len(band_rows) + 1)).tolist()
-    return ["".join(runs[bounds[i] : bounds[i + 1]]) for i in range(len(band_rows))]
+    return bits[order], row_band[order], row_colour[order]
 
 
 @lru_cache(maxsize=16384)
