@@ -12,7 +12,9 @@ the first frame in tmux (issue 6: < 3 s). The machine's load average is printed:
 
 Graphics (issue 12: cursor moves as quick in pixels as in cells): the key-press row again with `--graphics sixel`
 (the frame then carries the Sixel images), and in process a cursor move drawing the side panel's digits in cells,
-in Sixel (encoding included) and with Kitty's protocol (PNG and its messages included), side by side.
+in Sixel (encoding included) and with Kitty's protocol (PNG and its messages included), side by side; and the Sixel
+encoding of a decoded digit on the 560×560 canvas the side panel draws, ours (vae_tui.sixel, target <= 5 ms) against
+textual-image's encoder on the same canvas, the same number of runs.
 """
 
 from __future__ import annotations
@@ -216,6 +218,25 @@ async def graphics_moves(checkpoint: Path | None, repeats: int) -> None:
         sys.__stdout__ = real_stdout
 
 
+def sixel_encoders(checkpoint: Path | None, repeats: int) -> None:
+    """Encoding one decoded digit on a 560×560 canvas: vae_tui.sixel against textual-image's encoder (baseline)."""
+    from textual_image._sixel import image_to_sixels as textual_image_sixels
+
+    from vae_tui.graphics import fit_picture
+    from vae_tui.session import open_session
+    from vae_tui.sixel import image_to_sixels
+
+    canvas = fit_picture(open_session(checkpoint, None).decode((0.3, -0.5)), 560, 560)[0]
+    for name, encode in (("ours", image_to_sixels), ("baseline: textual-image", textual_image_sixels)):
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            sixels = encode(canvas)
+            times.append(time.perf_counter() - start)
+        report(f"sixel encode 560x560, {name}", times)
+        print(f"{'':<44} {len(sixels):,} characters")
+
+
 async def in_process(checkpoint: Path | None, data_dir: Path | None, repeats: int) -> None:
     """The same interactions inside the process, Textual's pilot driving: the baseline the terminal figures wrap."""
     from vae_tui.app import ExplorerApp, open_for_exploring
@@ -309,6 +330,7 @@ def main() -> None:
     through_a_terminal(arguments, moves)
     through_a_terminal([*arguments, "--graphics", "sixel"], moves, pointer=False, label="pty, sixel")
     asyncio.run(graphics_moves(args.checkpoint, 5 if args.quick else 100))
+    sixel_encoders(args.checkpoint, 5 if args.quick else 100)
     if shutil.which("tmux"):
         frames = first_frame_in_tmux(1 if args.quick else 5)
         print(f"first frame in tmux (target < 3 s): median {statistics.median(frames):.2f} s of {len(frames)} launches")

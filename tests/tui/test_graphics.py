@@ -13,7 +13,7 @@ from PIL import Image
 from textual.geometry import Offset, Region
 
 from vae_core.errors import VaeError
-from vae_tui.graphics import Graphics, PixelPicture, fit_picture, select_defined_registers, wanted_protocol
+from vae_tui.graphics import Graphics, PixelPicture, fit_picture, wanted_protocol
 from vae_tui.widgets.digit_view import DigitView
 from vae_tui.widgets.grid_view import GridView
 
@@ -65,11 +65,6 @@ def test_a_picture_larger_than_the_canvas_shrinks_and_the_highlight_is_tinted():
     top = placement.top
     assert tuple(pixels[top + 2, 2]) == (20, 50, 110)  # black in the highlighted cell turns the highlight blue
     assert tuple(pixels[top + 20, 20]) == (0, 0, 0)
-
-
-def test_each_defined_sixel_colour_register_is_selected():
-    sixels = "\x1bPq#0;2;0;0;0!10~#1;2;50;50;50-~~\x1b\\"
-    assert select_defined_registers(sixels) == "\x1bPq#0;2;0;0;0#0!10~#1;2;50;50;50#1-~~\x1b\\"
 
 
 @pytest.fixture(scope="module")
