@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from vae_core.checkpoints import CheckpointInfo
     from vae_core.data import ImageSet
     from vae_core.events import StopFlag
+    from vae_core.history import HistoryRecorder
     from vae_core.model import VAE
 
 DEFAULT_OUT = Path("vae-mnist.safetensors")
@@ -145,6 +146,9 @@ def train(
         Path | None, typer.Option(help="Continue training this checkpoint from its resume state, in place.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the checkpoint at --out if there is one.")] = False,
+    no_history: Annotated[
+        bool, typer.Option("--no-history", help="Do not keep the per-epoch history (losses and map) beside it.")
+    ] = False,
 ) -> None:
     """Train a VAE with a live progress display, saving the best checkpoint and a resumable state."""
     # The arguments are checked before torch is imported (seconds), so a mistake is reported at once.
@@ -193,8 +197,9 @@ def train(
 
     stop = StopFlag()
     provenance = {"command": ctx.meta.get(COMMAND_LINE, "vae train")}
+    recorder = None if no_history else history_recorder(checkpoint, test_set)
     with TrainView(console, live=console.is_terminal) as view, stop_on_signals(stop):
-        reporting = {"on_event": view, "stop": stop, "provenance": provenance}
+        reporting = {"on_event": view, "stop": stop, "provenance": provenance, "recorder": recorder}
         if config is None:
             result = resume_training(checkpoint, train_set, test_set, torch_device, epochs=epochs, **reporting)
         else:
@@ -216,6 +221,14 @@ def train(
                 resume_command += [flag, str(value)]
         console.print(f"resume with: {shlex.join(resume_command)}", soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def history_recorder(checkpoint: Path, test_set: ImageSet) -> HistoryRecorder:
+    """Records the run's history beside its checkpoint (continuing it on a resume)."""
+    from vae_core.history import HistoryRecorder
+    from vae_core.paths import history_path_for
+
+    return HistoryRecorder(history_path_for(checkpoint), test_set)
 
 
 def refuse_to_replace(out: Path) -> None:
@@ -330,22 +343,49 @@ def interpolate(
 
 @app.command("export-map")
 def export_map(
-    out: Annotated[Path, output_argument("png")],
+    out: Annotated[Path, output_argument("png|gif")],
     size: Annotated[int, typer.Option(help="Height of the plot in pixels (the legend adds to its width).")] = 640,
+    animate: Annotated[
+        bool,
+        typer.Option(
+            "--animate", help="Write a GIF of the map at every epoch, from the training history beside the checkpoint."
+        ),
+    ] = False,
+    frame_ms: Annotated[int, typer.Option(help="With --animate: milliseconds per epoch.")] = 250,
     checkpoint: CheckpointOption = None,
     data_dir: DataDirOption = None,
     dataset: DatasetOption = "mnist",
 ) -> None:
-    """Write the test set's latent means as a scatter coloured by digit, with axes and a legend, as a PNG."""
+    """Write the test set's latent means as a scatter coloured by digit, with axes and a legend, as a PNG;
+    with --animate, the map of every training epoch as a GIF."""
     from vae_core.images import encode_means, latent_map
 
-    require_suffix(out, ".png")
+    require_suffix(out, ".gif" if animate else ".png")
     if size < 200:
         raise VaeError(f"--size must be at least 200 pixels, got {size}")
+    if animate:
+        write_map_animation(checkpoint, out, size, frame_ms)
+        return
     model, _ = load_model(checkpoint)
     test_set = load_split(dataset, "test", data_dir)
     picture = latent_map(encode_means(model, test_set.images), test_set.labels.numpy(), size=size)
     write_png(picture, out, 1, f"{len(test_set):,} test digits")
+
+
+def write_map_animation(checkpoint: Path | None, out: Path, size: int, frame_ms: int) -> None:
+    """The map at every epoch of the history beside ``checkpoint``, as a GIF: no model, no dataset needed."""
+    from vae_core.animation import save_map_animation
+    from vae_core.checkpoints import checkpoint_or_bundled
+    from vae_core.history import load_history
+    from vae_core.paths import history_path_for
+
+    path = history_path_for(checkpoint_or_bundled(checkpoint))
+    if not path.exists():
+        raise VaeError(f"no training history beside the checkpoint (looked for {path}); `vae train` keeps one")
+    history = load_history(path)
+    frames = save_map_animation(history, out, size, frame_ms)
+    what = f"{frames} epochs of {len(history.labels):,} test digits, {history.status()}"
+    console.print(f"wrote {out} ({what})", soft_wrap=True)
 
 
 def require_suffix(out: Path, *suffixes: str) -> None:
@@ -412,10 +452,14 @@ def info(
 ) -> None:
     """Show a checkpoint's model config and provenance."""
     from vae_core.checkpoints import checkpoint_or_bundled, read_checkpoint_info
-    from vae_core.paths import atlas_path_for, resume_path_for
+    from vae_core.paths import atlas_path_for, history_path_for, resume_path_for
 
     path = checkpoint_or_bundled(checkpoint)
-    companions = {"resume state": resume_path_for(path), "atlas": atlas_path_for(path)}
+    companions = {
+        "resume state": resume_path_for(path),
+        "atlas": atlas_path_for(path),
+        "history": history_path_for(path),
+    }
     console.print(checkpoint_table(path, read_checkpoint_info(path), companions))
 
 

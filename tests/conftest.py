@@ -47,6 +47,14 @@ def idx_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def fake_sets(idx_dir: Path):
+    """The training and test sets of idx_dir, loaded."""
+    from vae_core.data import MNIST
+
+    return MNIST.load("train", idx_dir, download=False), MNIST.load("test", idx_dir, download=False)
+
+
+@pytest.fixture
 def random_checkpoint(tmp_path: Path) -> Path:
     """A checkpoint of a VAE with seeded random weights: deterministic, made in milliseconds."""
     import torch

@@ -38,8 +38,9 @@ from tests.conftest import fake_digits, ok, vae
 from vae_core import checkpoints, plugins, training
 from vae_core.checkpoints import load_checkpoint, read_tensors
 from vae_core.data import DATA_DIR_ENV, MNIST, IdxDataset, IdxFile, write_idx
+from vae_core.history import load_history
 from vae_core.model import VAE, VAEConfig
-from vae_core.paths import resume_path_for
+from vae_core.paths import history_path_for, resume_path_for
 
 VAE_COMMAND = Path(sys.executable).with_name("vae")
 TRAIN_TINY = ["train", "--recipe", "plain", "--batch-size", "32", "--device", "cpu"]
@@ -531,7 +532,7 @@ def test_case8_nan_or_inf_loss_stops_with_one_line_and_keeps_the_last_good_check
     message = one_line_error(vae(*TRAIN_TINY, "--epochs", 3, "--data-dir", idx_dir, "--out", out))
     assert message.startswith("the loss became NaN or infinite in epoch 2; ")
     assert f"the last good checkpoint (epoch 1) is kept at {out}" in message
-    assert seen["before"].keys() == {out.name, resume_path_for(out).name}
+    assert seen["before"].keys() == {out.name, resume_path_for(out).name, history_path_for(out).name}
     assert snapshot(out.parent) == seen["before"]
     assert load_checkpoint(out)[1].provenance["epochs"] == 1
 
@@ -556,7 +557,9 @@ def test_case10_two_runs_writing_the_same_out_leave_no_corrupt_or_stray_file(idx
     for run in runs:
         stdout, stderr = run.communicate(timeout=120)
         assert run.returncode == 0 and stderr == "", stdout + stderr
-    assert {path.name for path in out.parent.iterdir()} == {out.name, resume_path_for(out).name}
+    companions = {resume_path_for(out).name, history_path_for(out).name}
+    assert {path.name for path in out.parent.iterdir()} == {out.name, *companions}
     assert load_checkpoint(out)[1].provenance["seed"] in (1, 2)
     read_tensors(resume_path_for(out), "resume file")
+    assert load_history(history_path_for(out)).last_epoch == 3
     assert "epoch 4/4" in ok("train", "--resume", out, "--epochs", 4, "--data-dir", idx_dir).stdout

@@ -18,11 +18,6 @@ from vae_core.training import resume, train
 SMALL = VAEConfig(hidden_dim=32)
 
 
-@pytest.fixture
-def fake_sets(idx_dir):
-    return MNIST.load("train", idx_dir, download=False), MNIST.load("test", idx_dir, download=False)
-
-
 def quick(**fields) -> TrainConfig:
     base = {"epochs": 2, "batch_size": 32, "lr": 3e-3, "schedule": "onecycle", "ema_decay": 0.9, "val_fraction": 0.2}
     return TrainConfig(**(base | fields))

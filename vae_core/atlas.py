@@ -19,6 +19,9 @@ from vae_core.errors import VaeError
 from vae_core.images import encode_means
 from vae_core.model import VAE
 
+ATLAS_DIGITS = 3000
+"""How many test digits an atlas holds unless asked otherwise: enough to draw the map, quick to encode."""
+
 
 @dataclass
 class Atlas:
@@ -48,9 +51,15 @@ class Atlas:
         return replace(self, means=encode_means(model, self.images))
 
 
+def atlas_sample(size: int, count: int | None = ATLAS_DIGITS, seed: int = 0) -> torch.Tensor:
+    """Indices, sorted, of the ``count`` of ``size`` test digits an atlas holds (all where None); the training history
+    records the same ones, so the explorer can colour either with the other's labels."""
+    return seeded_sample(size, count, seed).sort().values
+
+
 def build_atlas(model: VAE, images: ImageSet, count: int | None = None, seed: int = 0) -> Atlas:
     """Encode ``count`` digits drawn at random (seeded) from ``images`` (all of them where count is None)."""
-    chosen = seeded_sample(len(images), count, seed).sort().values
+    chosen = atlas_sample(len(images), count, seed)
     digits, labels = images.images[chosen].cpu(), images.labels[chosen].cpu()
     return Atlas(digits, labels, encode_means(model, digits), images.describe())
 

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from vae_core.errors import VaeError
 from vae_core.evaluation import LossSummary
@@ -77,19 +77,36 @@ class CheckpointSaved:
     epoch: int
 
 
+RunEnd = Literal["finished", "interrupted", "early-stopping"]
+"""How a run ended."""
+
+
 @dataclass
 class TrainResult:
     model: VAE
     history: list[EpochEnded]
     best_epoch: int
     test: LossSummary | None
-    stopped: Literal["finished", "interrupted", "early-stopping"]
+    stopped: RunEnd
     checkpoint: Path | None
     resume_file: Path | None
 
 
 TrainEvent = TrainStarted | StepsDone | EpochEnded | CheckpointSaved
 EventHandler = Callable[[TrainEvent], None]
+
+
+class EpochRecorder(Protocol):
+    """Keeps something per epoch that needs the weights, not just the figures (``vae_core.history`` keeps the map).
+
+    Called with the averaged weights the checkpoint would hold, after the epoch's checkpoint and resume file are
+    written (so a reader that follows the recorder's file finds the checkpoint of the same epoch already there); it
+    must not draw from any random generator the training uses, or a resumed run would no longer match an unbroken one.
+    """
+
+    def epoch_ended(self, event: EpochEnded, model: VAE) -> None: ...
+
+    def run_ended(self, stopped: RunEnd) -> None: ...
 
 
 class StopFlag:

@@ -24,6 +24,12 @@ def atlas_path_for(checkpoint: Path) -> Path:
     return checkpoint.with_name(f"{checkpoint.name.removesuffix('.safetensors')}.atlas.safetensors")
 
 
+def history_path_for(checkpoint: Path) -> Path:
+    """Where the training history of ``checkpoint`` lives: ``name.history.safetensors`` beside it."""
+    checkpoint = Path(checkpoint)
+    return checkpoint.with_name(f"{checkpoint.name.removesuffix('.safetensors')}.history.safetensors")
+
+
 def bundled_checkpoint_path() -> Path:
     """The pretrained checkpoint shipped with the package (wheel) or kept in the source tree's checkpoints/."""
     here = Path(__file__).resolve().parent

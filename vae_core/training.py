@@ -31,6 +31,7 @@ from vae_core.evaluation import LossSummary, negative_elbo
 from vae_core.events import (
     CheckpointSaved,
     EpochEnded,
+    EpochRecorder,
     EventHandler,
     StepsDone,
     StopFlag,
@@ -58,6 +59,7 @@ class Run:
     stop: StopFlag
     provenance: dict[str, Any]
     report_interval_s: float
+    recorder: EpochRecorder | None = None
 
 
 def _ignore(event: TrainEvent) -> None:
@@ -76,6 +78,7 @@ def train(
     model_config: VAEConfig | None = None,
     provenance: dict[str, Any] | None = None,
     report_interval_s: float = 0.25,
+    recorder: EpochRecorder | None = None,
 ) -> TrainResult:
     """Train a new VAE on ``device`` ("auto", "cpu", "cuda:N"...); with ``out`` the best weights go to ``out``,
     the resumable state beside it. Set ``stop`` to end the run after the current step: the state is saved."""
@@ -92,6 +95,7 @@ def train(
         stop=stop or StopFlag(),
         provenance=provenance or {},
         report_interval_s=report_interval_s,
+        recorder=recorder,
     )
     return Trainer(run).run()
 
@@ -107,6 +111,7 @@ def resume(
     stop: StopFlag | None = None,
     provenance: dict[str, Any] | None = None,
     report_interval_s: float = 0.25,
+    recorder: EpochRecorder | None = None,
 ) -> TrainResult:
     """Continue the run whose resume file lies beside ``checkpoint``, with its stored recipe and network, in place;
     ``epochs`` may extend it. The same training images must be given."""
@@ -130,6 +135,7 @@ def resume(
         stop=stop or StopFlag(),
         provenance={**provenance, **saved.provenance, **({"resumed_with": resumes} if resumes else {})},
         report_interval_s=report_interval_s,
+        recorder=recorder,
     )
     return Trainer(run, saved).run()
 
@@ -236,6 +242,8 @@ class Trainer:
             if config.patience and progress.stale_epochs >= config.patience:
                 stopped = "early-stopping"
                 break
+        if run.recorder is not None:
+            run.recorder.run_ended(stopped)
         if run.out is not None and self.unsaved:
             self._save_resume_state()
         history = progress.history
@@ -351,6 +359,8 @@ class Trainer:
                 save_checkpoint(run.out, self.best_model, self._provenance(test))
                 run.on_event(CheckpointSaved(run.out, "best", progress.epoch))
             self._save_resume_state()
+        if run.recorder is not None:
+            run.recorder.epoch_ended(ended, self.ema)
         run.on_event(ended)
 
     def _provenance(self, test: LossSummary | None) -> dict[str, Any]:
