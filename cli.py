@@ -494,11 +494,21 @@ def explore(
     checkpoint: CheckpointOption = None,
     data_dir: DataDirOption = None,
     colors: Annotated[ColorMode | None, typer.Option(help="Colour depth (default: what the terminal reports).")] = None,
+    follow: Annotated[
+        Path | None,
+        typer.Option(
+            "--follow",
+            metavar="RUN.safetensors",
+            help="Follow a run that `vae train` is writing: reload each new checkpoint and epoch of its history.",
+        ),
+    ] = None,
 ) -> None:
     """Walk through the latent space in the terminal: the map, the decoded digit, its nearest real neighbours."""
     from vae_tui.app import run_explorer
 
-    run_explorer(checkpoint, data_dir, colors and colors.value)
+    if follow is not None and checkpoint is not None and Path(checkpoint) != Path(follow):
+        raise VaeError("--follow names the checkpoint to explore: give it alone, or the same path as --checkpoint")
+    run_explorer(follow or checkpoint, data_dir, colors and colors.value, follow=follow is not None)
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------
