@@ -423,7 +423,7 @@ class ExplorerApp(App[None]):
             self.picked_epoch = None
         epoch = self.picked_epoch or history.last_epoch
         status.run = self.run_line() if self.picked_epoch is None else f"map at epoch {epoch} │ {self.run_line()}"
-        view.show(history, epoch, self.run_line(), self.session.epoch_map(epoch))
+        view.show(history, epoch, self.session.epoch_map(epoch))
         self.query_one(LatentMap).set_digits(*self._map_points(), self.query_one(LatentMap).note)
 
     # ---- interpolation ----------------------------------------------------------------------------------------------

@@ -50,7 +50,11 @@ def explorer(run: Path, follow: bool = False) -> ExplorerApp:
 
 
 async def settle(app: ExplorerApp, pilot) -> None:
-    await pilot.pause()
+    """Wait for the checkpoint to be open (its worker starts after the first frame), then for every worker."""
+    for _ in range(400):
+        await pilot.pause(0.05 if app.session is None else None)
+        if app.session is not None or (app.follow is not None and not app.follow.exists()):
+            break
     await app.workers.wait_for_complete()
     await pilot.pause()
 
@@ -179,3 +183,23 @@ async def test_without_a_history_the_training_view_says_how_to_get_one(random_ch
         assert "No training history" in text and "vae train" in text
         await pilot.press("left")  # nothing to scrub: nothing happens
         assert app.query_one(TrainingView).epoch is None
+
+
+@pytest.fixture
+def trained_run(fake_sets, tmp_path: Path) -> Path:
+    """A real 3-epoch run of the small model on the fake digits, with its history: curves and maps that trained."""
+    from tests.test_history import recorded_run
+
+    run = tmp_path / "trained.safetensors"
+    recorded_run(fake_sets, run)
+    return run
+
+
+def test_training_view_120x40(snap_compare, trained_run, truecolor):
+    async def on_the_training_view(pilot) -> None:
+        await settle(pilot.app, pilot)
+        await pilot.press("t")
+        await settle(pilot.app, pilot)
+
+    keys = ["left"]  # the map one epoch back: epoch 2 of 3
+    assert snap_compare(explorer(trained_run), terminal_size=(120, 40), press=keys, run_before=on_the_training_view)

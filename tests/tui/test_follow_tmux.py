@@ -101,12 +101,14 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--captures", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=Path(tempfile.mkdtemp()) / "run.safetensors")
+    parser.add_argument("--epochs", type=int, default=None, help="Train this many epochs (default: the recipe's).")
     arguments = parser.parse_args()
     arguments.captures.mkdir(parents=True, exist_ok=True)
     arguments.out.parent.mkdir(parents=True, exist_ok=True)
     tmux = Tmux("vae-follow-captures")
     try:
-        start_run(tmux, arguments.out, arguments.data_dir, ["--recipe", "fast", "--force"])
+        epochs = [] if arguments.epochs is None else ["--epochs", str(arguments.epochs)]
+        start_run(tmux, arguments.out, arguments.data_dir, ["--recipe", "fast", "--force", *epochs])
         early = wait_for_epoch(tmux, 0, timeout=600)
         time.sleep(1.5)  # the dots and digit after the status line
         save_capture(tmux, arguments.captures / f"follow-epoch{early[0]:02d}")

@@ -84,8 +84,8 @@ class TrainingView(Vertical, can_focus=True):
         yield LossPlot(id="losses")
         yield LatentMap(id="epoch-map").data_bind(TrainingView.cursor, TrainingView.marks)
 
-    def show(self, history: TrainingHistory, epoch: int, status: str, points: tuple[np.ndarray, np.ndarray]) -> None:
-        """The history with ``epoch`` marked and its map (``points``: means and labels), and where the run stands."""
+    def show(self, history: TrainingHistory, epoch: int, points: tuple[np.ndarray, np.ndarray]) -> None:
+        """The history with ``epoch`` marked, and that epoch's map (``points``: means and labels)."""
         self.history, self.epoch = history, epoch
         self.query_one(LossPlot).show(history, epoch)
         self.query_one(LatentMap).set_digits(*points)
@@ -95,9 +95,7 @@ class TrainingView(Vertical, can_focus=True):
             for name, loss in (("train", record.train), ("val", record.val), ("test", record.test))
             if loss is not None
         )
-        header = Content.from_markup(
-            "[b]Map at epoch $epoch[/b] │ $figures nats │ $status", epoch=str(epoch), figures=figures, status=status
-        )
+        header = Content.from_markup("[b]Map at epoch $epoch[/b] │ $figures nats", epoch=str(epoch), figures=figures)
         self.query_one("#training-header", Static).update(header)
 
     def show_missing(self, why: str) -> None:
