@@ -508,6 +508,14 @@ def explore(
     web: Annotated[bool, typer.Option("--web", help="Serve the explorer to browsers (needs the web extra).")] = False,
     host: Annotated[str, typer.Option(help="With --web: the address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="With --web: the port to listen on.")] = 8000,
+    follow: Annotated[
+        Path | None,
+        typer.Option(
+            "--follow",
+            metavar="RUN.safetensors",
+            help="Follow a run that `vae train` is writing: reload each new checkpoint and epoch of its history.",
+        ),
+    ] = None,
 ) -> None:
     """Walk through the latent space in the terminal: the map, the decoded digit, its nearest real neighbours."""
     if web:
@@ -517,7 +525,9 @@ def explore(
         return
     from vae_tui.app import run_explorer
 
-    run_explorer(checkpoint, data_dir, colors and colors.value, graphics.value)
+    if follow is not None and checkpoint is not None and Path(checkpoint) != Path(follow):
+        raise VaeError("--follow names the checkpoint to explore: give it alone, or the same path as --checkpoint")
+    run_explorer(follow or checkpoint, data_dir, colors and colors.value, graphics.value, follow=follow is not None)
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------

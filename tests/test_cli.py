@@ -417,11 +417,18 @@ def test_atlas_goes_beside_the_checkpoint(random_checkpoint: Path, idx_dir: Path
 def test_explore_hands_its_options_to_the_explorer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     calls = []
     fake_app = types.ModuleType("vae_tui.app")
-    fake_app.run_explorer = lambda *args: calls.append(args)  # type: ignore[attr-defined]
+    fake_app.run_explorer = lambda *args, follow: calls.append((*args, follow))  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "vae_tui.app", fake_app)
-    ok("explore", "--checkpoint", tmp_path / "m.safetensors", "--data-dir", tmp_path, "--colors", "256")
+    run = tmp_path / "m.safetensors"
+    ok("explore", "--checkpoint", run, "--data-dir", tmp_path, "--colors", "256")
     ok("explore")
-    assert calls == [(tmp_path / "m.safetensors", tmp_path, "256", "auto"), (None, None, None, "auto")]
+    ok("explore", "--follow", run)
+    assert calls == [
+        (run, tmp_path, "256", "auto", False),
+        (None, None, None, "auto", False),
+        (run, None, None, "auto", True),
+    ]
+    assert "--follow names the checkpoint" in vae("explore", "--follow", run, "--checkpoint", tmp_path / "x").output
 
 
 # ---- end to end ------------------------------------------------------------------------------------------------

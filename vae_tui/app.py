@@ -22,6 +22,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer
+from textual.worker import Worker
 
 from vae_core.errors import VaeError
 from vae_tui.geometry import Point
@@ -29,8 +30,10 @@ from vae_tui.graphics import Graphics, choose_graphics
 from vae_tui.messages import (
     CursorJump,
     DigitsEncoded,
+    EpochPicked,
     Exported,
     PointerMoved,
+    RunReread,
     SessionFailed,
     SessionOpened,
     WorkFailed,
@@ -44,6 +47,7 @@ from vae_tui.widgets.grid_view import GridView
 from vae_tui.widgets.latent_map import LatentMap
 from vae_tui.widgets.reconstructions import ReconstructionView
 from vae_tui.widgets.status_bar import StatusBar
+from vae_tui.widgets.training_view import TrainingView
 
 if TYPE_CHECKING:
     from vae_tui.session import Session
@@ -53,15 +57,17 @@ NO_DIGITS_NOTE = (
     "Start again with --data-dir DIR (a folder holding MNIST's IDX files), "
     "or run `vae train` once, which downloads MNIST."
 )
-VIEWS = {"map": "Map", "grid": "Grid", "reconstructions": "Reconstructions"}
+VIEWS = {"map": "Map", "grid": "Grid", "reconstructions": "Reconstructions", "training": "Training"}
 CURSOR_LIMIT = 1000.0
 """How far from the origin the cursor may go, in latent units (the prior is N(0, I))."""
 GRID_SHARE = 0.7
 """The grid view keeps this share of the terminal's width (the map and the reconstructions half)."""
+FOLLOW_POLL_S = 0.5
+"""How often a followed run's files are looked at (a stat each; they are read only once replaced)."""
 FRAME_S = 1 / 60
 """The pointer's digit is decoded at most once per frame, always at its latest position."""
 MOVE = Binding.Group("Move", compact=True)
-VIEW = Binding.Group("Map/Grid/Recon", compact=True)
+VIEW = Binding.Group("Map/Grid/Recon/Train", compact=True)
 MARK = Binding.Group("Mark", compact=True)
 POINTER_HELP = [
     ("move pointer", "Show the digit under the pointer (map and grid); the status line says (pointer)"),
@@ -114,6 +120,7 @@ class ExplorerApp(App[None]):
         Binding("m", "show_view('map')", "Map view", group=VIEW),
         Binding("g", "show_view('grid')", "Grid view", group=VIEW),
         Binding("r", "show_view('reconstructions')", "Reconstructions view", group=VIEW),
+        Binding("t", "show_view('training')", "Training view", group=VIEW),
         Binding("e", "export", "Export"),
         Binding("a", "mark('A')", "Mark A", group=MARK),
         Binding("b", "mark('B')", "Mark B", group=MARK),
@@ -130,7 +137,11 @@ class ExplorerApp(App[None]):
     view: reactive[str] = reactive("map", init=False, repaint=False)
 
     def __init__(
-        self, open_session: Callable[[], Session], export_dir: Path | None = None, graphics: Graphics | None = None
+        self,
+        open_session: Callable[[], Session],
+        export_dir: Path | None = None,
+        graphics: Graphics | None = None,
+        follow: Path | None = None,
     ) -> None:
         # Without colour, Textual's "ANSI" mode drops colours (default foreground and background) instead of
         # turning them into greys: shapes and characters only.
@@ -150,6 +161,13 @@ class ExplorerApp(App[None]):
         """How many pointer positions were decoded: motion is coalesced, so far fewer than motion events."""
         self._preview_due = False
         self._last_preview = 0.0
+        self.follow = follow
+        """The checkpoint of a run to follow from the start (``--follow``), waited for where not yet written."""
+        self.following = False
+        """Whether the run's files are watched: with --follow, or where the history says the run is training."""
+        self.picked_epoch: int | None = None
+        """The history's epoch the maps show, chosen in the training view; None: the latest (live while following)."""
+        self._reread: Worker | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -158,6 +176,7 @@ class ExplorerApp(App[None]):
                 yield LatentMap(id="map").data_bind(ExplorerApp.cursor, ExplorerApp.marks)
                 yield GridView(id="grid").data_bind(ExplorerApp.cursor)
                 yield ReconstructionView(id="reconstructions")
+                yield TrainingView(id="training").data_bind(ExplorerApp.cursor, ExplorerApp.marks)
             yield DigitPanel(id="side")
         yield Footer(show_command_palette=False)
 
@@ -179,7 +198,7 @@ class ExplorerApp(App[None]):
         self.query_one(LatentMap).show_note("Loading the checkpoint…")
         self.query_one(LatentMap).focus()
         # After the first frame is on screen: importing torch holds the interpreter for a good while.
-        self.call_after_refresh(self.load_session)
+        self.call_after_refresh(self.open_when_written)
 
     # ---- opening the checkpoint -------------------------------------------------------------------------------------
 
@@ -202,6 +221,7 @@ class ExplorerApp(App[None]):
         status = self.query_one(StatusBar)
         status.checkpoint, status.busy = session.name, ""
         self.query_one(GridView).attach(session)
+        self._start_history(session)
         encoding = session.test_set_dir is not None
         self._show_digits(note="" if session.digits else "Encoding the test set…" if encoding else NO_DIGITS_NOTE)
         if encoding:
@@ -301,7 +321,7 @@ class ExplorerApp(App[None]):
     def _show_digits(self, note: str = "") -> None:
         """Hand the session's test digits to the views that draw them."""
         assert self.session is not None
-        self.query_one(LatentMap).set_digits(*self.session.means_and_labels(), note)
+        self.query_one(LatentMap).set_digits(*self._map_points(), note)
         self.query_one(ReconstructionView).set_digits(self.session, note)
         self.watch_cursor(self.cursor)
 
@@ -325,6 +345,95 @@ class ExplorerApp(App[None]):
         if self.session is not None and self.session.digits is None:
             self._show_digits(note=NO_DIGITS_NOTE)
         self.notify(message.text, severity="error", timeout=10)
+
+    # ---- following a run, and its history ---------------------------------------------------------------------------
+
+    def open_when_written(self) -> None:
+        """Open the checkpoint, once training has written it where it is followed before its first epoch ends."""
+        if self.follow is not None and not self.follow.exists():
+            self.query_one(StatusBar).busy = "waiting for the first checkpoint"
+            self.query_one(LatentMap).show_note(f"Waiting for {self.follow}: training writes it after its first epoch…")
+            self.set_timer(FOLLOW_POLL_S, self.open_when_written)
+            return
+        self.load_session()
+
+    def _start_history(self, session: Session) -> None:
+        """Say what is wrong with the history, and follow the run where asked to or where it is still training."""
+        if session.history_problem:
+            self.notify(session.history_problem, title="Training history", severity="warning", timeout=10)
+        self.following = session.run is not None and (
+            self.follow is not None or (session.history is not None and session.history.training)
+        )
+        if self.following:
+            self.set_interval(FOLLOW_POLL_S, self._poll_run)
+        self._show_history()
+
+    def _poll_run(self) -> None:
+        """A stat of each file; a worker reads them where training replaced one (one worker at a time)."""
+        assert self.session is not None and self.session.run is not None
+        if (self._reread is None or self._reread.is_finished) and self.session.run.changed():
+            self._reread = self.reread_run()
+
+    @work(thread=True, group="follow")
+    def reread_run(self) -> None:
+        """Read the replaced files (and re-encode the test digits for new weights) off the event loop."""
+        assert self.session is not None
+        self.post_message(outcome(self.session.reread, RunReread, partial(failure, "cannot follow the run")))
+
+    @on(RunReread)
+    def follow_run(self, message: RunReread) -> None:
+        """New weights decode the digit on show and the grid; a new history moves the dots and the curves."""
+        assert self.session is not None
+        self.session.follow(message.followed)
+        if message.followed.found.problem:
+            self.notify(message.followed.found.problem, title="Following the run", severity="warning", timeout=10)
+        if message.followed.found.model is not None:
+            self.query_one(GridView).attach(self.session)
+            self._show_digits()
+        self._show_history()
+
+    @on(EpochPicked)
+    def pick_epoch(self, message: EpochPicked) -> None:
+        self.picked_epoch = message.epoch
+        self._show_history()
+
+    def _map_epoch(self) -> int | None:
+        """The epoch of the history the map shows: the one picked, else the latest while following; None: none."""
+        history = self.session.history if self.session is not None else None
+        if history is None:
+            return None
+        if self.picked_epoch is not None:
+            return self.picked_epoch
+        return history.last_epoch if self.following else None
+
+    def _map_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """What the map plots: an epoch's means from the history, or the checkpoint's own test digits."""
+        assert self.session is not None
+        epoch = self._map_epoch()
+        return self.session.means_and_labels() if epoch is None else self.session.epoch_map(epoch)
+
+    def run_line(self) -> str:
+        """Where the run stands, for the status line: "epoch 37/150, live", "epoch 150/150, finished"."""
+        assert self.session is not None and self.session.history is not None
+        history = self.session.history
+        if history.training and self.following:
+            return f"epoch {history.last_epoch}/{history.epochs_planned}, live"
+        return history.status()
+
+    def _show_history(self) -> None:
+        """The map at its epoch, the training view's curves, and the run's line in the status bar."""
+        assert self.session is not None
+        status, view, history = self.query_one(StatusBar), self.query_one(TrainingView), self.session.history
+        if history is None:
+            status.run = ""
+            view.show_missing("No training history")
+            return
+        if self.picked_epoch not in {record.epoch for record in history.records}:
+            self.picked_epoch = None
+        epoch = self.picked_epoch or history.last_epoch
+        status.run = self.run_line() if self.picked_epoch is None else f"map at epoch {epoch} │ {self.run_line()}"
+        view.show(history, epoch, self.session.epoch_map(epoch))
+        self.query_one(LatentMap).set_digits(*self._map_points(), self.query_one(LatentMap).note)
 
     # ---- interpolation ----------------------------------------------------------------------------------------------
 
@@ -377,6 +486,8 @@ class ExplorerApp(App[None]):
             latent_map = self.query_one(LatentMap)
             extent = max(abs(bound) for bound in latent_map.viewport.bounds(*latent_map.size))
             self._export("vae-map.png", lambda: session.png(session.map_picture(extent)))
+        elif self.view == "training":
+            self.notify("`vae export-map --animate OUT.gif` writes the map at every epoch of the history.")
         else:
             image = self.query_one(ReconstructionView).image
             if image is None:
@@ -428,6 +539,7 @@ class ExplorerApp(App[None]):
             ("Grid", key_rows(GridView.BINDINGS)),
             ("Pointer", POINTER_HELP),
             ("Reconstructions", key_rows(ReconstructionView.BINDINGS)),
+            ("Training", key_rows(TrainingView.BINDINGS)),
             ("Anywhere", [("ctrl+p", "Command palette (exports, views, theme)")]),
         ]
         self.push_screen(HelpScreen(sections))
@@ -483,13 +595,22 @@ def open_for_exploring(checkpoint: Path | None, data_dir: Path | None) -> Sessio
     return open_session(checkpoint, data_dir)
 
 
-def run_explorer(checkpoint: Path | None, data_dir: Path | None, colors: str | None, graphics: str = "auto") -> None:
-    """Open a checkpoint (the bundled one by default) in the explorer; user mistakes raise VaeError."""
+def run_explorer(
+    checkpoint: Path | None, data_dir: Path | None, colors: str | None, graphics: str = "auto", follow: bool = False
+) -> None:
+    """Open a checkpoint (the bundled one by default) in the explorer; user mistakes raise VaeError.
+
+    ``follow``: reload as training replaces the checkpoint and its history, waiting for the first checkpoint.
+    """
     check_terminal()
     apply_colors(colors)
+    if follow and checkpoint is None:
+        raise VaeError("--follow needs the checkpoint of a run that `vae train` is writing")
     # Before the app runs: choosing may ask the terminal, and the answers must not reach Textual as keys.
     pixels = choose_graphics(graphics)
-    app = ExplorerApp(partial(open_for_exploring, checkpoint, data_dir), graphics=pixels)
+    app = ExplorerApp(
+        partial(open_for_exploring, checkpoint, data_dir), graphics=pixels, follow=checkpoint if follow else None
+    )
     app.run()
     if app.load_error is not None:
         raise VaeError(app.load_error)

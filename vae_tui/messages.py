@@ -15,7 +15,7 @@ from vae_tui.geometry import Point
 
 if TYPE_CHECKING:
     from vae_core.atlas import Atlas
-    from vae_tui.session import Session
+    from vae_tui.session import Followed, Session
 
 Result = TypeVar("Result")
 
@@ -66,6 +66,20 @@ class GridDecoded(Message):
     n: int
     extent: float
     image: np.ndarray
+
+
+@dataclass
+class RunReread(Message):
+    """The worker read a followed run's replaced files (new weights, a new history, or what could not be read)."""
+
+    followed: Followed
+
+
+@dataclass
+class EpochPicked(Message):
+    """The training view chose the history's epoch the maps show (None: the latest, live while following)."""
+
+    epoch: int | None
 
 
 @dataclass

@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from vae_core.atlas import Atlas, build_atlas, load_atlas
-from vae_core.checkpoints import atomic_write, checkpoint_or_bundled, load_checkpoint
+from vae_core.checkpoints import atomic_write, checkpoint_or_bundled
 from vae_core.errors import VaeError
+from vae_core.history import TrainingHistory
 from vae_core.images import (
     MAX_GRID_SIDE,
     decode_points,
@@ -28,6 +29,7 @@ from vae_core.images import (
 from vae_core.model import VAE
 from vae_core.paths import atlas_path_for
 from vae_core.plugins import DATASETS
+from vae_tui.follow import RunFiles, RunRead, load_explorable
 from vae_tui.geometry import Point
 
 
@@ -52,6 +54,12 @@ class Session:
     test_set_dir: Path | None = None
     """Where to read the whole test set from in the background; None where there is none."""
     dataset: str = "mnist"
+    run: RunFiles | None = None
+    """The checkpoint's files on disk, for following a run; None for a session made in memory."""
+    history: TrainingHistory | None = None
+    """The run's training history, where one lies beside the checkpoint and could be read."""
+    history_problem: str | None = None
+    """Why the history beside the checkpoint could not be read, to say once."""
 
     max_grid_side = MAX_GRID_SIDE
 
@@ -100,6 +108,31 @@ class Session:
         """The walk from start to end as an animated GIF: the bytes `vae interpolate X1 Y1 X2 Y2 OUT.gif` writes."""
         return gif_bytes(interpolation_frames(self.model, start, end))
 
+    def epoch_map(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        """The history's sample digits' latent means [N, 2] at a recorded epoch, and their labels [N]."""
+        assert self.history is not None
+        index = [record.epoch for record in self.history.records].index(epoch)
+        return self.history.means[index].astype(np.float32), self.history.labels
+
+    def reread(self) -> Followed:
+        """The run's files read again where training replaced them, the test digits re-encoded for new weights.
+
+        Runs in a worker: the session itself changes only when the app applies the result (see ``follow``).
+        """
+        assert self.run is not None
+        found = self.run.read()
+        digits = self.digits
+        if found.model is not None and digits is not None:
+            digits = digits.for_model(found.model)
+        return Followed(found, digits)
+
+    def follow(self, followed: Followed) -> None:
+        """Take over what :meth:`reread` found (on the event loop, between two decodes)."""
+        if followed.found.model is not None:
+            self.model, self.digits = followed.found.model, followed.digits
+        if followed.found.history is not None:
+            self.history = followed.found.history
+
     @staticmethod
     def png(image: np.ndarray) -> bytes:
         """An image as a PNG at full resolution."""
@@ -115,18 +148,24 @@ class Session:
 def open_session(checkpoint: Path | None, data_dir: Path | None) -> Session:
     """Load a checkpoint (the bundled one by default) with its atlas, and find its test set."""
     path = checkpoint_or_bundled(checkpoint)
-    model, info = load_checkpoint(path)
-    if info.config.latent_dim != 2:
-        raise VaeError(
-            f"checkpoint {path} has a {info.config.latent_dim}-D latent space; "
-            "the explorer walks a 2-D plane, so it needs a checkpoint trained with latent size 2"
-        )
+    run = RunFiles(path)  # before the checkpoint is read: a replacement from now on counts as new
+    model, info = load_explorable(path)
     atlas_path = atlas_path_for(path)
     atlas = load_atlas(atlas_path).for_model(model) if atlas_path.is_file() else None
     dataset = str(info.provenance.get("dataset", "mnist"))
     if dataset not in DATASETS.names():
         dataset = "mnist"
-    return Session(model, path.name, atlas, find_test_set(dataset, data_dir), dataset)
+    found = run.read()  # the history only: the checkpoint counts as read
+    test_set_dir = find_test_set(dataset, data_dir)
+    return Session(model, path.name, atlas, test_set_dir, dataset, run, found.history, found.problem)
+
+
+@dataclass(frozen=True)
+class Followed:
+    """A run's files read again (:meth:`Session.reread`), with the test digits encoded by any new weights."""
+
+    found: RunRead
+    digits: Atlas | None
 
 
 def find_test_set(dataset: str, data_dir: Path | None) -> Path | None:

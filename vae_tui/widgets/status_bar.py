@@ -26,12 +26,15 @@ class StatusBar(Widget):
     view: reactive[str] = reactive("map")
     busy: reactive[str] = reactive("")
     checkpoint: reactive[str] = reactive("")
+    run: reactive[str] = reactive("")
+    """Where the training run stands, from its history ("epoch 37/150, live"); empty without a history."""
 
     def render(self) -> Content:
         x, y = self.point
         decimals = decimals_for(self.step)
         return Content.from_markup(
             "[b]x $x  y $y[/b]$where  step $step │ $view │ $checkpoint"
+            + (" │ $run" if self.run else "")
             + ("  [b reverse] $busy [/]" if self.busy else ""),
             x=f"{x:+.{decimals}f}",
             y=f"{y:+.{decimals}f}",
@@ -39,5 +42,6 @@ class StatusBar(Widget):
             step=f"{self.step:g}",
             view=self.view,
             checkpoint=self.checkpoint,
+            run=self.run,
             busy=self.busy,
         )

@@ -1,0 +1,85 @@
+"""Following a run that ``vae train`` is writing: noticing that its checkpoint or history was replaced, and reading
+them back.
+
+Training replaces both files by an atomic rename (the checkpoint first, then the history), so a file read here is
+always whole; nothing is locked and nothing is written, so training never waits for the explorer. Noticing costs a
+``stat`` per file and runs on the event loop; reading runs in a worker, and only for a file that changed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from vae_core.checkpoints import CheckpointInfo, load_checkpoint
+from vae_core.errors import VaeError
+from vae_core.history import TrainingHistory, load_history
+from vae_core.model import VAE
+from vae_core.paths import history_path_for
+
+FileVersion = tuple[int, int, int]
+
+
+def file_version(path: Path) -> FileVersion | None:
+    """(inode, mtime, size), or None where there is no file: an atomic rename always gives a new inode."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
+def load_explorable(path: Path) -> tuple[VAE, CheckpointInfo]:
+    """A checkpoint's model and description; VaeError where its latent space is not the 2-D plane explored."""
+    model, info = load_checkpoint(path)
+    if info.config.latent_dim != 2:
+        raise VaeError(
+            f"checkpoint {path} has a {info.config.latent_dim}-D latent space; "
+            "the explorer walks a 2-D plane, so it needs a checkpoint trained with latent size 2"
+        )
+    return model, info
+
+
+@dataclass(frozen=True)
+class RunRead:
+    """What :meth:`RunFiles.read` found replaced: new weights, a new history, and a line for what could not be read."""
+
+    model: VAE | None = None
+    history: TrainingHistory | None = None
+    problem: str | None = None
+
+
+class RunFiles:
+    """A checkpoint and the history beside it, each read again only once training has replaced it."""
+
+    def __init__(self, checkpoint: Path) -> None:
+        self.checkpoint = Path(checkpoint)
+        self.history_path = history_path_for(self.checkpoint)
+        self.seen: dict[Path, FileVersion | None] = {self.history_path: None}
+        self.seen[self.checkpoint] = file_version(self.checkpoint)
+        """The checkpoint counts as read from the start: its opener reads it (see ``open_session``)."""
+
+    def changed(self) -> bool:
+        """Whether either file was replaced (or appeared) since it was last read: one stat each."""
+        return any(file_version(path) != version for path, version in self.seen.items())
+
+    def read(self) -> RunRead:
+        """Read the files that changed. A file that cannot be read gives ``problem`` once, not at every poll."""
+        model = history = None
+        problems = []
+        for path, version in list(self.seen.items()):
+            now = file_version(path)
+            if now == version:
+                continue
+            self.seen[path] = now
+            if now is None:
+                continue
+            try:
+                if path == self.checkpoint:
+                    model = load_explorable(path)[0]
+                else:
+                    history = load_history(path)
+            except VaeError as error:
+                problems.append(str(error))
+        return RunRead(model, history, "; ".join(problems) or None)
