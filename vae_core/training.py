@@ -329,6 +329,8 @@ class Trainer:
                     StepsDone(progress.epoch, progress.step, self.steps_per_epoch, self._running_loss(), rate, lr)
                 )
                 last_report, samples_since = now, 0
+        if run.device.type == "cuda":
+            torch.cuda.synchronize(run.device)  # the epoch's time includes the work still queued on the GPU
         progress.elapsed_s += time.perf_counter() - epoch_start
         return True
 
