@@ -1,6 +1,6 @@
 """Wall time of the whole `vae train` command, from launch to saved checkpoint: this checkout against a baseline.
 
-    python benchmarks/train_wall.py [--quick] [--runs 3] [--baseline-ref main | --baseline DIR] [--recipe default]
+    python benchmarks/train_wall.py [--quick] [--runs 3] [--baseline-ref main | --baseline DIR] [--device cpu]
 
 Both sides run the same `vae` script of this venv as a subprocess, each with its own checkout first on PYTHONPATH,
 alternately (baseline, ours, baseline, ours, ...) so a noisy neighbour hurts both. Each run prints its wall time,
@@ -12,7 +12,6 @@ exported to a temporary directory. --quick trains 2 epochs on 2,000 images, one 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -22,6 +21,8 @@ import time
 from pathlib import Path
 
 from baseline import MNIST_DIR, ROOT, machine, mnist_or_exit
+
+from vae_core.checkpoints import read_checkpoint_info
 
 VAE = str(Path(sys.executable).with_name("vae"))
 
@@ -44,9 +45,7 @@ def timed_run(checkout: Path, args: list[str], workdir: Path) -> dict[str, float
     start = time.perf_counter()
     subprocess.run([VAE, "train", *args, "--out", str(out)], check=True, capture_output=True, env=env, cwd=workdir)
     wall = time.perf_counter() - start
-    header = out.read_bytes()
-    metadata = json.loads(header[8 : 8 + int.from_bytes(header[:8], "little")])["__metadata__"]
-    provenance = json.loads(metadata["provenance"])
+    provenance = read_checkpoint_info(out).provenance
     return {
         "wall": wall,
         "train": provenance["train_seconds"],
@@ -61,12 +60,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 epochs on 2,000 images, one run each (CI)")
     parser.add_argument("--runs", type=int, default=3, help="runs per side")
     parser.add_argument("--recipe", default="default")
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU's whole-command figure")
     baseline = parser.add_mutually_exclusive_group()
     baseline.add_argument("--baseline", type=Path, help="a directory holding the baseline's checkout")
     baseline.add_argument("--baseline-ref", default="main", help="a git ref of this repository (default: main)")
     args = parser.parse_args()
     mnist_or_exit()
-    train_args = ["--data-dir", str(MNIST_DIR), "--recipe", args.recipe, "--device", "cpu"]
+    train_args = ["--data-dir", str(MNIST_DIR), "--recipe", args.recipe, "--device", args.device]
     runs = 1 if args.quick else args.runs
     if args.quick:
         train_args += ["--limit", "2000", "--epochs", "2"]
