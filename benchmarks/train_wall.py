@@ -4,15 +4,17 @@
 
 Both sides run the same `vae` script of this venv as a subprocess, each with its own checkout first on PYTHONPATH,
 alternately (baseline, ours, baseline, ours, ...) so a noisy neighbour hurts both. Each run prints its wall time,
-the training seconds and test loss its checkpoint records, and the load average before it; the summary gives the
-median and range per side. The baseline is a directory holding another checkout, or a git ref of this repository
-exported to a temporary directory. --quick trains 2 epochs on 2,000 images, one run each (CI).
+the CPU seconds it used (user + system: steadier than wall time on a shared machine), the training seconds and
+test loss its checkpoint records, and the load average before it; the summary gives the median and range per side.
+The baseline is a directory holding another checkout, or a git ref of this repository exported to a temporary
+directory. --quick trains 2 epochs on 2,000 images, one run each (CI).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -42,12 +44,14 @@ def timed_run(checkout: Path, args: list[str], workdir: Path) -> dict[str, float
         stale.unlink()
     load = os.getloadavg()[0]
     env = {**os.environ, "PYTHONPATH": str(checkout)}
-    start = time.perf_counter()
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     subprocess.run([VAE, "train", *args, "--out", str(out)], check=True, capture_output=True, env=env, cwd=workdir)
-    wall = time.perf_counter() - start
+    wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     provenance = read_checkpoint_info(out).provenance
     return {
         "wall": wall,
+        "cpu": cpu,
         "train": provenance["train_seconds"],
         "test": provenance["test_loss"]["total"],
         "best_epoch": provenance["best_epoch"],
@@ -83,16 +87,19 @@ def main() -> None:
                 result = timed_run(checkout, train_args, temp_dir / "work")
                 results[name].append(result)
                 print(
-                    f"  run {round_number} {name:<8} wall {result['wall']:7.1f} s  training {result['train']:7.1f} s  "
+                    f"  run {round_number} {name:<8} wall {result['wall']:7.1f} s  CPU {result['cpu']:7.1f} s  "
+                    f"training {result['train']:7.1f} s  "
                     f"test {result['test']:.2f} (epoch {result['best_epoch']})  load before {result['load']:.2f}",
                     flush=True,
                 )
     for name, values in results.items():
         walls = [value["wall"] for value in values]
         trains = [value["train"] for value in values]
+        cpus = [value["cpu"] for value in values]
         tests = ", ".join(f"{value['test']:.2f}" for value in values)
         print(
             f"{name:<9} wall median {statistics.median(walls):7.1f} s (range {min(walls):.1f}-{max(walls):.1f}), "
+            f"CPU median {statistics.median(cpus):.1f} s (range {min(cpus):.1f}-{max(cpus):.1f}), "
             f"training median {statistics.median(trains):.1f} s, test {tests}"
         )
     ratio = statistics.median(v["wall"] for v in results["ours"]) / statistics.median(
