@@ -5,7 +5,7 @@ import torch
 
 from vae_core import devices, training
 from vae_core.checkpoints import load_checkpoint
-from vae_core.data import MNIST
+from vae_core.data import MNIST, seeded_sample
 from vae_core.devices import resolve_precision
 from vae_core.errors import VaeError
 from vae_core.evaluation import negative_elbo
@@ -89,17 +89,17 @@ def _stop_after(steps: int, flag: StopFlag):
     return handler
 
 
-def test_interrupted_run_resumes_to_the_same_weights_bit_for_bit(fake_sets, tmp_path):
+@pytest.mark.parametrize("graph_ready", [False, True], ids=["eager", "graph-ready"])
+def test_interrupted_run_resumes_to_the_same_weights_bit_for_bit(fake_sets, tmp_path, graph_ready):
     config = quick(epochs=3, binarize_input=True, init_output_bias=True)
-    whole = train(*fake_sets, config, out=tmp_path / "whole.safetensors", model_config=SMALL)
+    options = {"model_config": SMALL, "cuda_graphs": graph_ready}
+    whole = train(*fake_sets, config, out=tmp_path / "whole.safetensors", **options)
 
     flag = StopFlag()
     out = tmp_path / "split.safetensors"
-    first = train(
-        *fake_sets, config, out=out, on_event=_stop_after(7, flag), stop=flag, model_config=SMALL, report_interval_s=0
-    )
+    first = train(*fake_sets, config, out=out, on_event=_stop_after(7, flag), stop=flag, report_interval_s=0, **options)
     assert first.stopped == "interrupted" and resume_path_for(out).exists()
-    second = resume(out, *fake_sets)
+    second = resume(out, *fake_sets, cuda_graphs=graph_ready)
     assert second.stopped == "finished" and len(second.history) == 3
     for a, b in zip(whole.model.state_dict().values(), second.model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
@@ -264,18 +264,28 @@ def test_without_a_validation_split_no_validation_loss_is_recorded(fake_sets, tm
     assert info.provenance["val_samples"] == 0 and info.provenance["val_loss"] is None
 
 
-def test_a_finished_run_writes_its_resume_state_once_per_epoch(fake_sets, tmp_path, monkeypatch):
-    written, events = [], []
-    real_save = training.save_resume_state
+def _record_resume_saves(monkeypatch) -> list[tuple[int, int]]:
+    written, real_save = [], training.save_resume_state
 
     def save(checkpoint, state):
         written.append((state.progress["epoch"], state.progress["step"]))
         return real_save(checkpoint, state)
 
     monkeypatch.setattr(training, "save_resume_state", save)
-    train(*fake_sets, quick(epochs=2), out=tmp_path / "m.safetensors", on_event=events.append, model_config=SMALL)
-    assert written == [(1, 0), (2, 0)]
-    assert [e.epoch for e in events if isinstance(e, CheckpointSaved) and e.kind == "resume"] == [1, 2]
+    return written
+
+
+def test_a_run_writes_its_resume_state_after_its_first_epoch_then_every_interval_and_at_its_end(
+    fake_sets, tmp_path, monkeypatch
+):
+    written, events = _record_resume_saves(monkeypatch), []
+    train(*fake_sets, quick(epochs=3), out=tmp_path / "m.safetensors", on_event=events.append, model_config=SMALL)
+    assert written == [(1, 0), (3, 0)]  # a short run: epoch 2 ended well within the interval
+    assert [e.epoch for e in events if isinstance(e, CheckpointSaved) and e.kind == "resume"] == [1, 3]
+    written.clear()
+    monkeypatch.setattr(training, "RESUME_SAVE_INTERVAL_S", 0.0)
+    train(*fake_sets, quick(epochs=3), out=tmp_path / "n.safetensors", model_config=SMALL)
+    assert written == [(1, 0), (2, 0), (3, 0)]
 
 
 def test_an_interrupted_run_writes_its_resume_state_where_it_stopped(fake_sets, tmp_path, monkeypatch):
@@ -315,3 +325,57 @@ def test_the_history_survives_a_resume_as_typed_records(fake_sets, tmp_path):
     first = train(*fake_sets, quick(epochs=1), out=out, model_config=SMALL)
     second = resume(out, *fake_sets, epochs=2)
     assert second.history[0] == first.history[0] and isinstance(second.history[1], EpochEnded)
+
+
+def test_each_epoch_tests_a_fixed_sample_and_the_run_the_whole_test_set_once(fake_sets, tmp_path):
+    out = tmp_path / "m.safetensors"
+    config = quick(epochs=3)
+    result = train(*fake_sets, config, out=out, model_config=SMALL, epoch_test_images=30)
+    test_images = fake_sets[1].images
+    sample = test_images[seeded_sample(len(test_images), 30, config.seed)]
+    kept = result.history[result.best_epoch - 1].test
+    assert kept.total == pytest.approx(negative_elbo(result.model, sample, config.eval_batch_size, config.seed).total)
+    whole = negative_elbo(result.model, test_images, config.eval_batch_size, config.seed)
+    assert result.test == whole and kept != whole
+    assert load_checkpoint(out)[1].provenance["test_loss"] == whole.to_dict()
+
+
+def _losses(result) -> list[float]:
+    return [value for event in result.history for value in (event.train.total, event.val.total, event.test.total)]
+
+
+@pytest.mark.parametrize("recipe_name", ["default", "fast"])
+def test_the_graph_ready_step_trains_like_the_eager_one(fake_sets, recipe_name):
+    config = recipe(recipe_name, epochs=2, batch_size=32, val_fraction=0.2)
+    eager = train(*fake_sets, config, model_config=SMALL, cuda_graphs=False)
+    graph_ready = train(*fake_sets, config, model_config=SMALL, cuda_graphs=True)
+    # The same steps; only the learning rate differs, held as a float32 tensor instead of a Python float.
+    assert _losses(graph_ready) == pytest.approx(_losses(eager), rel=1e-5)
+    for a, b in zip(eager.model.parameters(), graph_ready.model.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+cuda_only = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+@cuda_only
+def test_cuda_graphs_train_like_the_eager_cuda_step(fake_sets):
+    config = recipe("default", epochs=2, batch_size=32)
+    eager = train(*fake_sets, config, "cuda", model_config=SMALL, cuda_graphs=False)
+    graphed = train(*fake_sets, config, "cuda", model_config=SMALL)
+    assert _losses(graphed) == pytest.approx(_losses(eager), rel=1e-4)
+
+
+@cuda_only
+@pytest.mark.parametrize("recipe_name", ["default", "fast"])
+def test_an_interrupted_cuda_run_resumes_to_the_same_weights_bit_for_bit(fake_sets, tmp_path, recipe_name):
+    config = recipe(recipe_name, epochs=3, batch_size=32, val_fraction=0.1)
+    whole = train(*fake_sets, config, "cuda", out=tmp_path / "whole.safetensors", model_config=SMALL)
+    flag, out = StopFlag(), tmp_path / "split.safetensors"
+    first = train(*fake_sets, config, "cuda", out=out, on_event=_stop_after(8, flag), stop=flag, model_config=SMALL,
+                  report_interval_s=0)  # fmt: skip
+    assert first.stopped == "interrupted"
+    second = resume(out, *fake_sets, "cuda")
+    for a, b in zip(whole.model.state_dict().values(), second.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert [e.test for e in whole.history] == [e.test for e in second.history]

@@ -61,7 +61,7 @@ def seeded_evaluation(model: VAE, seed: int) -> Iterator[torch.Generator]:
         model.train(was_training)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def negative_elbo(model: VAE, images: torch.Tensor, batch_size: int = 2000, seed: int = 0) -> LossSummary:
     """Mean negative-ELBO terms per image over uint8 ``images`` (one z sample each, seeded: repeatable)."""
     if len(images) == 0:

@@ -3,7 +3,11 @@
 ``train`` starts a run, ``resume`` continues one from its resume file. Front ends pass ``on_event`` (any callable)
 and a ``StopFlag`` (both in ``vae_core.events``); nothing here prints. The loop keeps the
 images as uint8 on the training device, converts each batch to float, and reads losses back to the host
-only a few times a second, so the GPU (or the CPU's vector units) never wait on a per-step sync.
+only a few times a second, so the GPU (or the CPU's vector units) never wait on a per-step sync. On CUDA the step
+is replayed as a CUDA graph (``vae_core.graphs``).
+
+Per epoch it measures what chooses the kept weights (the validation loss) and a cheap test figure (a fixed sample of
+the test set); the whole test set is evaluated once, on the kept weights, when the run ends or stops.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from vae_core.checkpoints import (
     save_checkpoint,
     save_resume_state,
 )
-from vae_core.data import ImageSet, epoch_order, split_train_val
+from vae_core.data import ImageSet, epoch_order, seeded_sample, split_train_val
 from vae_core.devices import resolve_device, resolve_precision
 from vae_core.errors import VaeError
 from vae_core.evaluation import LossSummary, negative_elbo
@@ -40,9 +44,16 @@ from vae_core.events import (
     TrainResult,
     TrainStarted,
 )
+from vae_core.graphs import CapturedStep
 from vae_core.model import VAE, VAEConfig, as_float_batch, binarize, init_output_bias, vae_loss
 from vae_core.paths import resume_path_for
 from vae_core.recipes import TrainConfig, learning_rate
+
+EPOCH_TEST_IMAGES = 1000
+"""Test images behind each epoch's test figure (a seeded sample, the same every epoch): a tenth of the cost of all."""
+RESUME_SAVE_INTERVAL_S = 60.0
+"""The resume state (21 MB) is written after the first epoch, then at the end of an epoch once this long has passed
+since the last write, and whenever the run stops or ends: a crash loses at most about this much training."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,9 @@ class Run:
     stop: StopFlag
     provenance: dict[str, Any]
     report_interval_s: float
+    cuda_graphs: bool | None
+    """None: on for CUDA devices."""
+    epoch_test_images: int | None
     recorder: EpochRecorder | None = None
 
 
@@ -79,23 +93,32 @@ def train(
     provenance: dict[str, Any] | None = None,
     report_interval_s: float = 0.25,
     recorder: EpochRecorder | None = None,
+    cuda_graphs: bool | None = None,
+    epoch_test_images: int | None = EPOCH_TEST_IMAGES,
 ) -> TrainResult:
     """Train a new VAE on ``device`` ("auto", "cpu", "cuda:N"...); with ``out`` the best weights go to ``out``,
-    the resumable state beside it. Set ``stop`` to end the run after the current step: the state is saved."""
+    the resumable state beside it. Set ``stop`` to end the run after the current step: the state is saved.
+
+    ``cuda_graphs`` (None: on for CUDA devices) replays the training step as a CUDA graph; on other devices True runs
+    the same graph-ready step without capturing it. ``epoch_test_images`` sizes each epoch's test figure (None: all).
+    """
     if out is not None and not Path(out).parent.is_dir():
         raise VaeError(f"cannot write {out}: directory {Path(out).parent} does not exist")
+    torch_device = resolve_device(device) if isinstance(device, str) else device
     run = Run(
         train_set=train_set,
         test_set=test_set,
         config=config,
         model_config=model_config or VAEConfig(),
-        device=resolve_device(device) if isinstance(device, str) else device,
+        device=torch_device,
         out=None if out is None else Path(out),
         on_event=on_event or _ignore,
         stop=stop or StopFlag(),
         provenance=provenance or {},
         report_interval_s=report_interval_s,
         recorder=recorder,
+        cuda_graphs=cuda_graphs,
+        epoch_test_images=epoch_test_images,
     )
     return Trainer(run).run()
 
@@ -112,6 +135,7 @@ def resume(
     provenance: dict[str, Any] | None = None,
     report_interval_s: float = 0.25,
     recorder: EpochRecorder | None = None,
+    cuda_graphs: bool | None = None,
 ) -> TrainResult:
     """Continue the run whose resume file lies beside ``checkpoint``, with its stored recipe and network, in place;
     ``epochs`` may extend it. The same training images must be given."""
@@ -124,18 +148,21 @@ def resume(
     # The run keeps the provenance it started with (its command above all); each resume is listed after it.
     provenance = provenance or {}
     resumes = [*saved.provenance.get("resumed_with", []), *([provenance["command"]] if "command" in provenance else [])]
+    torch_device = resolve_device(device) if isinstance(device, str) else device
     run = Run(
         train_set=train_set,
         test_set=test_set,
         config=saved.config.extended_to(epochs),
         model_config=saved.model_config,
-        device=resolve_device(device) if isinstance(device, str) else device,
+        device=torch_device,
         out=Path(checkpoint),
         on_event=on_event or _ignore,
         stop=stop or StopFlag(),
         provenance={**provenance, **saved.provenance, **({"resumed_with": resumes} if resumes else {})},
         report_interval_s=report_interval_s,
         recorder=recorder,
+        cuda_graphs=cuda_graphs,
+        epoch_test_images=EPOCH_TEST_IMAGES,
     )
     return Trainer(run, saved).run()
 
@@ -174,17 +201,28 @@ class Trainer:
         self.train_images = images[train_idx.to(device)]
         self.val_images = images[val_idx.to(device)]
         self.test_images = None if run.test_set is None else run.test_set.images.to(device)
+        self.epoch_test_images = self.test_images
+        if self.test_images is not None and (run.epoch_test_images or len(self.test_images)) < len(self.test_images):
+            sample = seeded_sample(len(self.test_images), run.epoch_test_images, config.seed)
+            self.epoch_test_images = self.test_images[sample.to(device)]
         self.model = VAE(run.model_config).to(device)
         if config.init_output_bias:
             init_output_bias(self.model, self.train_images)
         self.ema = copy.deepcopy(self.model).requires_grad_(False) if config.ema_decay > 0 else self.model
         self.best_model = copy.deepcopy(self.model).requires_grad_(False)
+        graphed = device.type == "cuda" if run.cuda_graphs is None else run.cuda_graphs
+        if graphed and device.type not in ("cpu", "cuda"):
+            raise VaeError(f"CUDA graphs need a CUDA device, not {device}")
+        # A graph-ready step reads its rates from device tensors that the trainer fills before each step.
+        self.lr = torch.tensor(config.lr, device=device) if graphed else None
+        self.ema_weight = torch.zeros((), device=device) if graphed else None
         self.optimizer = torch.optim.Adam(
             self.model.parameters(),
-            lr=config.lr,
+            lr=config.lr if self.lr is None else self.lr,
             weight_decay=config.weight_decay,
             betas=(0.9, config.adam_beta2),
             **({"fused": True} if device.type in ("cpu", "cuda") else {}),
+            **({"capturable": True} if graphed and device.type == "cuda" else {}),
         )
         self.precision = resolve_precision(config.precision, device)
         self.noise = torch.Generator(device=device).manual_seed(config.seed + 1)
@@ -193,8 +231,13 @@ class Trainer:
         self.progress = Progress()
         # A resumed run's file already holds its state; a new run has none until it saves.
         self.unsaved = saved is None
+        self.last_save = -math.inf if saved is None else time.monotonic()
+        self.ema_rate = 0.0
         if saved is not None:
             self._restore(saved)
+        self.step = self._step
+        if graphed and device.type == "cuda":
+            self.step = CapturedStep(self._step, self.noise)
 
     def _restore(self, saved: ResumeState) -> None:
         path = resume_path_for(self.run_spec.out)
@@ -205,6 +248,10 @@ class Trainer:
             optimizer_state = self.optimizer.state_dict()
             optimizer_state["state"] = saved.optimizer
             self.optimizer.load_state_dict(optimizer_state)
+            if self.lr is not None:
+                # Loading copies the groups: point them back at the tensor the trainer fills (and a graph reads).
+                for group in self.optimizer.param_groups:
+                    group["lr"] = self.lr
             self.noise.set_state(saved.noise_rng)
         except (RuntimeError, KeyError, ValueError, TypeError) as error:
             raise VaeError(f"resume file {path} does not match this model: {error}") from None
@@ -242,16 +289,17 @@ class Trainer:
             if config.patience and progress.stale_epochs >= config.patience:
                 stopped = "early-stopping"
                 break
-        if run.recorder is not None:
-            run.recorder.run_ended(stopped)
         if run.out is not None and self.unsaved:
             self._save_resume_state()
         history = progress.history
-        # The best epoch's test loss was measured on these very weights (the same seeded draw) when it ended.
-        test = history[progress.best_epoch - 1].test if progress.best_epoch else None
-        if run.out is not None and 0 < progress.best_epoch < progress.epoch:
-            # The checkpoint was written at its best epoch; its provenance should tell the whole run's length.
+        # The whole test set, once, on the kept weights (the same seeded draw an epoch's evaluation would use).
+        test = self._evaluate(self.best_model, self.test_images) if progress.best_epoch else None
+        if run.out is not None and progress.best_epoch:
+            # The checkpoint was written at its best epoch; now its provenance tells its test loss and the whole run.
             save_checkpoint(run.out, self.best_model, self._provenance(test))
+        if run.recorder is not None:
+            # Last, so a follower told the run is over finds its final checkpoint already in place.
+            run.recorder.run_ended(stopped)
         return TrainResult(
             self.best_model,
             history,
@@ -267,7 +315,6 @@ class Trainer:
         run, config, progress = self.run_spec, self.run_spec.config, self.progress
         order = epoch_order(len(self.train_images), config.seed, progress.epoch, run.device)
         total_steps = self.steps_per_epoch * config.epochs
-        autocast = torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
         epoch_start, last_report, samples_since = time.perf_counter(), time.perf_counter(), 0
         self.model.train()
         while progress.step < self.steps_per_epoch:
@@ -276,24 +323,14 @@ class Trainer:
                 return False
             global_step = progress.epoch * self.steps_per_epoch + progress.step
             lr = learning_rate(global_step, total_steps, config)
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
+            # The average's decay ramps up over the first steps so it does not cling to the random initial weights.
+            ema_weight = 1 - min(config.ema_decay, (1 + global_step) / (10 + global_step))
+            self._set_rates(lr, ema_weight)
             index = order[progress.step * config.batch_size : (progress.step + 1) * config.batch_size]
-            batch = self.train_images[index]
-            x = as_float_batch(batch)
-            # The encoder may see a binarized draw; the loss always scores the gray image x.
-            seen = binarize(batch, self.noise) if config.binarize_input else x
-            with autocast:
-                logits, mu, logvar = self.model(seen, generator=self.noise)
-            terms = vae_loss(logits, x, mu, logvar)
-            self.optimizer.zero_grad(set_to_none=True)
-            terms.total.mean().backward()
-            self.optimizer.step()
-            self._update_ema(global_step)
-            self.sums += torch.stack([terms.bce.sum(), terms.kl.sum()]).detach()
+            self.step(index)
             progress.step += 1
             self.unsaved = True
-            samples_since += len(x)
+            samples_since += len(index)
             now = time.perf_counter()
             if now - last_report >= run.report_interval_s:
                 rate = samples_since / (now - last_report)
@@ -301,16 +338,46 @@ class Trainer:
                     StepsDone(progress.epoch, progress.step, self.steps_per_epoch, self._running_loss(), rate, lr)
                 )
                 last_report, samples_since = now, 0
+        if run.device.type == "cuda":
+            torch.cuda.synchronize(run.device)  # the epoch's time includes the work still queued on the GPU
         progress.elapsed_s += time.perf_counter() - epoch_start
         return True
 
-    def _update_ema(self, global_step: int) -> None:
-        if self.ema is self.model:
-            return
-        # The decay ramps up over the first steps so the average does not cling to the random initial weights.
-        decay = min(self.run_spec.config.ema_decay, (1 + global_step) / (10 + global_step))
-        with torch.no_grad():
-            torch._foreach_lerp_(list(self.ema.parameters()), list(self.model.parameters()), 1 - decay)
+    def _set_rates(self, lr: float, ema_weight: float) -> None:
+        """The step's learning rate and EMA weight: plain numbers, or filled into the graph-ready step's tensors."""
+        if self.lr is None:
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            self.ema_rate = ema_weight
+        else:
+            self.lr.fill_(lr)
+            self.ema_weight.fill_(ema_weight)
+
+    def _step(self, index: torch.Tensor) -> None:
+        """One optimisation step on the training images at ``index``; on CUDA this is what a graph captures."""
+        config = self.run_spec.config
+        graphed = self.lr is not None
+        batch = self.train_images[index]
+        x = as_float_batch(batch)
+        # The encoder may see a binarized draw; the loss always scores the gray image x.
+        seen = binarize(batch, self.noise) if config.binarize_input else x
+        autocast = torch.autocast(
+            self.run_spec.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16", cache_enabled=not graphed
+        )
+        with autocast:
+            logits, mu, logvar = self.model(seen, generator=self.noise)
+        terms = vae_loss(logits, x, mu, logvar)
+        # A captured graph needs its gradients to stay where they are: zeroed in place, not dropped.
+        self.optimizer.zero_grad(set_to_none=not graphed)
+        terms.total.mean().backward()
+        self.optimizer.step()
+        if self.ema is not self.model:
+            with torch.no_grad():
+                ema, trained = list(self.ema.parameters()), list(self.model.parameters())
+                # One fused lerp over all weights; a device tensor's weight goes in as one 0-d tensor per weight.
+                weight = self.ema_rate if self.ema_weight is None else [self.ema_weight] * len(ema)
+                torch._foreach_lerp_(ema, trained, weight)
+        self.sums += torch.stack([terms.bce.sum(), terms.kl.sum()]).detach()
 
     def _running_loss(self) -> LossSummary:
         bce, kl = self.sums.tolist()
@@ -328,17 +395,17 @@ class Trainer:
             "try a lower --lr or --precision fp32"
         )
 
-    def _evaluate(self, images: torch.Tensor | None) -> LossSummary | None:
+    def _evaluate(self, model: VAE, images: torch.Tensor | None) -> LossSummary | None:
         config = self.run_spec.config
-        return negative_elbo(self.ema, images, config.eval_batch_size, config.seed) if images is not None else None
+        return negative_elbo(model, images, config.eval_batch_size, config.seed) if images is not None else None
 
     def _end_epoch(self) -> None:
         run, progress = self.run_spec, self.progress
         train_loss = self._running_loss()
-        val = self._evaluate(self.val_images if len(self.val_images) else None)
+        val = self._evaluate(self.ema, self.val_images if len(self.val_images) else None)
         if val is not None and not math.isfinite(val.total):
             self._diverged()
-        test = self._evaluate(self.test_images)
+        test = self._evaluate(self.ema, self.epoch_test_images)
         score = val.total if val is not None else train_loss.total
         is_best = score < progress.best_val
         progress.epoch += 1
@@ -356,9 +423,11 @@ class Trainer:
         progress.history.append(ended)
         if run.out is not None:
             if is_best:
-                save_checkpoint(run.out, self.best_model, self._provenance(test))
+                # Its test loss on the whole test set is measured once, when the run ends.
+                save_checkpoint(run.out, self.best_model, self._provenance(None))
                 run.on_event(CheckpointSaved(run.out, "best", progress.epoch))
-            self._save_resume_state()
+            if time.monotonic() - self.last_save >= RESUME_SAVE_INTERVAL_S:
+                self._save_resume_state()
         if run.recorder is not None:
             run.recorder.epoch_ended(ended, self.ema)
         run.on_event(ended)
@@ -401,5 +470,5 @@ class Trainer:
             epoch_sums=self.sums,
         )
         path = save_resume_state(run.out, state)
-        self.unsaved = False
+        self.unsaved, self.last_save = False, time.monotonic()
         run.on_event(CheckpointSaved(path, "resume", self.progress.epoch))
