@@ -274,7 +274,8 @@ def test_export_grid(random_checkpoint: Path, tmp_path: Path) -> None:
     out = tmp_path / "grid.png"
     assert "420×420" in ok("export-grid", out, "-c", random_checkpoint).stdout
     assert picture(out).shape == (420, 420)
-    ok("export-grid", out, "--n", 5, "--range", 3, "--scale", 2, "--checkpoint", random_checkpoint)
+    assert "already exists: add --force" in fails("export-grid", out, "-c", random_checkpoint)
+    ok("export-grid", out, "--n", 5, "--range", 3, "--scale", 2, "--checkpoint", random_checkpoint, "--force")
     assert picture(out).shape == (280, 280)
 
 
@@ -288,19 +289,20 @@ def test_generate_takes_negative_coordinates(random_checkpoint: Path, tmp_path: 
 
 def test_reconstruct(random_checkpoint: Path, idx_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "rows.png"
-    ok("reconstruct", out, "--n", 6, "--seed", 1, "-c", random_checkpoint, "--data-dir", idx_dir)
+    ok("reconstruct", out, "--n", 6, "--seed", 1, "--scale", 1, "-c", random_checkpoint, "--data-dir", idx_dir)
     rows = picture(out)
     assert rows.shape == (56, 168)
     test_digits = {digit.tobytes() for digit in MNIST.load("test", idx_dir).images.numpy()}
     top_row = [rows[:28, column : column + 28] for column in range(0, 168, 28)]
     assert all(digit.tobytes() in test_digits for digit in top_row)
     assert len({digit.tobytes() for digit in top_row}) == 6
-    ok("reconstruct", tmp_path / "again.png", "--n", 6, "--seed", 1, "-c", random_checkpoint, "--data-dir", idx_dir)
+    ok("reconstruct", tmp_path / "again.png", "--n", 6, "--seed", 1, "--scale", 1, "-c", random_checkpoint,
+       "--data-dir", idx_dir)  # fmt: skip
     assert np.array_equal(picture(tmp_path / "again.png"), rows)
 
 
 def test_interpolate_png_and_gif(random_checkpoint: Path, tmp_path: Path) -> None:
-    ok("interpolate", -2, -2, 2, 1.5, tmp_path / "walk.png", "--steps", 7, "-c", random_checkpoint)
+    ok("interpolate", -2, -2, 2, 1.5, tmp_path / "walk.png", "--steps", 7, "--scale", 1, "-c", random_checkpoint)
     assert picture(tmp_path / "walk.png").shape == (28, 196)
     result = ok("interpolate", -2, -2, 2, 1.5, tmp_path / "walk.gif", "--scale", 2, "-c", random_checkpoint)
     assert "animated" in result.stdout

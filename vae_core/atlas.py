@@ -56,6 +56,18 @@ def build_atlas(model: VAE, images: ImageSet, count: int | None = None, seed: in
     return Atlas(digits, labels, encode_means(model, digits), images.describe())
 
 
+def atlas_digits(path: Path, dataset: str) -> ImageSet:
+    """An atlas's digits as a test split, for pictures of the test set on a machine without the dataset."""
+    atlas = load_atlas(path)
+    return ImageSet(atlas.images, atlas.labels, dataset, "test", f"the atlas {path}", canonical=False)
+
+
+def fitted_extent(means: np.ndarray) -> float:
+    """The smallest whole number r whose square [-r, r]² holds every point (at least 1): a map's range."""
+    finite = np.abs(means[np.isfinite(means).all(axis=1)]) if len(means) else np.zeros((0, 2))
+    return float(max(1.0, np.ceil(finite.max()) if len(finite) else 1.0))
+
+
 def save_atlas(path: Path, atlas: Atlas, metadata: dict[str, Any] | None = None) -> None:
     """Write an atlas as safetensors (no pickles), atomically."""
     tensors = {"images": atlas.images, "labels": atlas.labels, "means": torch.from_numpy(atlas.means)}

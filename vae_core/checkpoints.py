@@ -123,7 +123,7 @@ def read_tensors(path: Path, what: str = "checkpoint") -> tuple[dict[str, torch.
         metadata = {key: parse_json(value, f"metadata {key!r}") for key, value in raw_metadata.items()}
         tensors = load_safetensors_bytes(data)
     except VaeError as error:
-        raise VaeError(f"{what} {path} is damaged: {error}") from None
+        raise VaeError(f"{what} {path} is damaged or not a safetensors file: {error}") from None
     except (SafetensorError, ValueError, RuntimeError, TypeError, OverflowError) as error:
         raise VaeError(f"{what} {path} is damaged or not a safetensors file ({_first_line(error)})") from None
     return tensors, metadata

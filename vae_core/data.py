@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import math
 import os
+import re
 import struct
 import zlib
 from collections.abc import Callable
@@ -286,9 +287,12 @@ def _md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
+def _one_line(error: BaseException, limit: int = 100) -> str:
+    """Why a download failed, in a few words: the error's type and the root cause urllib3 buries in its message."""
+    text = " ".join(str(error).split())
+    cause = re.search(r"Caused by (\w+)", text)
+    reason = f"{type(error).__name__}: {cause.group(1) if cause else text}".rstrip(": ")
+    return reason if len(reason) <= limit else reason[: limit - 1] + "…"
 
 
 MNIST = IdxDataset(
