@@ -553,9 +553,16 @@ def test_case10_two_runs_writing_the_same_out_leave_no_corrupt_or_stray_file(idx
         )
         for seed in (1, 2)
     ]
+    # The run that takes the lock first trains; the other, if it starts meanwhile, fails at once naming it.
+    outcomes = []
     for run in runs:
         stdout, stderr = run.communicate(timeout=120)
-        assert run.returncode == 0 and stderr == "", stdout + stderr
+        outcomes.append(run.returncode)
+        if run.returncode != 0:
+            assert run.returncode == 1 and re.fullmatch(r"error: another process \(PID \d+\) is writing .*\n", stderr)
+        else:
+            assert stderr == "", stdout + stderr
+    assert 0 in outcomes
     assert {path.name for path in out.parent.iterdir()} == {out.name, resume_path_for(out).name}
     assert load_checkpoint(out)[1].provenance["seed"] in (1, 2)
     read_tensors(resume_path_for(out), "resume file")
