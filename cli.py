@@ -598,7 +598,10 @@ def atlas_output(checkpoint: Path | None, out: Path | None, force: bool) -> Path
 @app.command()
 def explore(
     checkpoint: CheckpointOption = None,
-    data_dir: DataDirOption = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder with the test set's IDX files (default: the download cache where it holds them)."),
+    ] = None,
     colors: Annotated[ColorMode | None, typer.Option(help="Colour depth (default: what the terminal reports).")] = None,
 ) -> None:
     """Walk through the latent space in the terminal: the map, the decoded digit, its nearest real neighbours."""
