@@ -6,10 +6,8 @@ torch and the vae_core modules that need it are imported inside the commands, so
 from __future__ import annotations
 
 import math
-import os
 import shlex
 import signal
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -34,7 +32,7 @@ from cli_views import (
     evaluation_table,
     training_summary,
 )
-from vae_core.errors import VaeError
+from vae_core.errors import VaeError, unexpected_error_line
 from vae_core.files import check_output, writer_lock
 from vae_core.recipes import DEFAULT_RECIPE, PRECISIONS, RECIPES, check_seed, recipe, recipe_note
 
@@ -83,33 +81,13 @@ class VaeGroup(TyperGroup):
         except (typer.Exit, ClickException, KeyboardInterrupt):
             raise
         except Exception as error:
-            log = write_crash_log(error)
-            fail(f"unexpected {type(error).__name__}: {error}; this is a bug: please report it with {log}")
+            fail(unexpected_error_line(error))
 
 
 def fail(message: str, status: int = 1) -> NoReturn:
     """Print ``error: message`` as a single line on stderr and exit with ``status``."""
     typer.echo(f"{typer.style('error:', fg='red', bold=True)} {' '.join(message.split())}", err=True)
     raise typer.Exit(status)
-
-
-def write_crash_log(error: BaseException) -> Path:
-    """Write the full traceback of an unexpected error to a log file, for a bug report; where it went."""
-    import time
-    import traceback
-
-    from platformdirs import user_log_path
-
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for folder in (user_log_path("vae-explorer"), Path(tempfile.gettempdir())):
-        log = folder / f"vae-crash-{stamp}-{os.getpid()}.log"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            log.write_text("".join(traceback.format_exception(error)))
-        except OSError:
-            continue
-        return log
-    return Path("(no log: neither the log folder nor the temporary folder is writable)")
 
 
 app = typer.Typer(
