@@ -142,7 +142,8 @@ def test_finding02_atlas_never_replaces_a_checkpoint_or_the_bundled_atlas(traine
         ("images", torch.zeros(3000, 32, 32, dtype=torch.uint8), "images of shape [3000, 32, 32]"),
         ("labels", torch.zeros(3000, 2, dtype=torch.int64), "labels of shape [3000, 2]"),
         ("labels", torch.full((3000,), 10, dtype=torch.int64), "not int64 from 0 to 9"),
-        ("means", torch.full((3000, 2), float("nan")), "not finite float32"),
+        ("means", torch.full((3000, 2), float("nan")), "means beyond ±10000 (or not numbers)"),
+        ("means", torch.full((3000, 2), 1e30), "means beyond ±10000"),
     ],
 )
 def test_finding03_atlas_the_explorer_would_crash_on_is_refused(

@@ -16,7 +16,7 @@ import torch
 from vae_core.checkpoints import read_tensors, write_tensors
 from vae_core.data import ImageSet, seeded_sample
 from vae_core.errors import VaeError
-from vae_core.images import encode_means
+from vae_core.images import MAX_LATENT_COORDINATE, encode_means
 from vae_core.metadata import anything, record, short, text
 from vae_core.model import VAE
 
@@ -112,6 +112,8 @@ def _tensor_problem(images: torch.Tensor, labels: torch.Tensor, means: torch.Ten
         return f"images of shape {list(images.shape)} and {images.dtype}, not uint8 [{count}, 28, 28]"
     if labels.dtype != torch.int64 or labels.min() < 0 or labels.max() > 9:
         return f"labels of {labels.dtype} from {labels.min()} to {labels.max()}, not int64 from 0 to 9"
-    if means.dtype != torch.float32 or tuple(means.shape) != (count, 2) or not torch.isfinite(means).all():
-        return f"means of shape {list(means.shape)} and {means.dtype}, not finite float32 [{count}, 2]"
+    if means.dtype != torch.float32 or tuple(means.shape) != (count, 2):
+        return f"means of shape {list(means.shape)} and {means.dtype}, not float32 [{count}, 2]"
+    if not (means.abs() <= MAX_LATENT_COORDINATE).all():  # False for NaN too
+        return f"means beyond ±{MAX_LATENT_COORDINATE:g} (or not numbers), where no latent point lies"
     return ""

@@ -16,6 +16,7 @@ import struct
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +88,10 @@ class Worker:
 
     def count(self, key: str) -> None:
         self.tally[key] = self.tally.get(key, 0) + 1
-        if self.stats_file:
-            Path(self.stats_file).write_text(json.dumps(self.tally, indent=1, sort_keys=True))
+        if self.stats_file:  # replaced whole, so a run killed by `timeout` leaves its last tally readable
+            partial = Path(f"{self.stats_file}.part")
+            partial.write_text(json.dumps(self.tally, indent=1, sort_keys=True))
+            partial.replace(self.stats_file)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -125,6 +128,17 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "images": idx / images_file.name,
         "labels": idx / labels_file.name,
     }
+
+
+@dataclass(frozen=True)
+class Mutated:
+    """A mutated file, shown in a failure report by what was done to it rather than by its bytes."""
+
+    data: bytes
+    description: str
+
+    def __repr__(self) -> str:
+        return f"Mutated({self.description!r}, {len(self.data):,} bytes)"
 
 
 def check(worker: Worker, request: dict[str, Any], description: str) -> None:
@@ -217,7 +231,7 @@ def join_header(header: dict[str, Any], body: bytes) -> bytes:
 
 
 @st.composite
-def mutated_safetensors(draw: st.DrawFn, data: bytes) -> tuple[bytes, str]:
+def mutated_safetensors(draw: st.DrawFn, data: bytes) -> Mutated:
     """A seed file changed in one way (its bytes, header, a tensor, a metadata value), with a description."""
     header, body = split_header(data)
     metadata = header.get("__metadata__", {})
@@ -264,17 +278,17 @@ def mutated_safetensors(draw: st.DrawFn, data: bytes) -> tuple[bytes, str]:
                 description = f"metadata {key} = {metadata[key][:60]!r}… ({len(metadata[key])} characters)"
         data = save_safetensors_bytes(tensors, metadata=metadata)
     if kind != "bytes":
-        return data, description
+        return Mutated(data, description)
     flips = draw(st.lists(st.tuples(st.integers(0, len(data) - 1), st.integers(0, 255)), max_size=4))
     cut = draw(st.none() | st.integers(0, len(data)))
     changed = bytearray(data)
     for position, byte in flips:
         changed[position] = byte
-    return bytes(changed[:cut]), f"bytes {flips}, cut at {cut}"
+    return Mutated(bytes(changed[:cut]), f"bytes {flips}, cut at {cut}")
 
 
 @st.composite
-def mutated_idx(draw: st.DrawFn, data: bytes) -> tuple[bytes, str]:
+def mutated_idx(draw: st.DrawFn, data: bytes) -> Mutated:
     """An IDX file with its header, values or length changed, as raw or gzip bytes (perhaps a gzip bomb)."""
     payload = bytearray(gzip.decompress(data))
     ndim = payload[3]
@@ -298,7 +312,8 @@ def mutated_idx(draw: st.DrawFn, data: bytes) -> tuple[bytes, str]:
     for position, byte in flips:
         result[position] = byte
     cut = draw(st.none() | st.integers(0, len(result)))
-    return bytes(result[:cut]), f"{kind}: header {bytes(payload[:16]).hex()}, gzip {compress}, bytes {flips}, cut {cut}"
+    description = f"{kind}: header {bytes(payload[:16]).hex()}, gzip {compress}, bytes {flips}, cut {cut}"
+    return Mutated(bytes(result[:cut]), description)
 
 
 # ---- the properties -------------------------------------------------------------------------------------------------
@@ -320,11 +335,10 @@ def test_a_mutated_safetensors_file_loads_and_works_or_is_one_error_line(
 
     @settings(max_examples=max(10, settings().max_examples // (2 if kind == "resume" else 1)))
     @given(mutation=mutated_safetensors(original))
-    def property_holds(mutation: tuple[bytes, str]) -> None:
-        data, description = mutation
+    def property_holds(mutation: Mutated) -> None:
         path = folder / seeds[kind].name
-        path.write_bytes(data)
-        check(worker, {"kind": kind, "path": str(path), "train_size": TRAIN_SIZE}, description)
+        path.write_bytes(mutation.data)
+        check(worker, {"kind": kind, "path": str(path), "train_size": TRAIN_SIZE}, mutation.description)
 
     property_holds()
 
@@ -339,9 +353,8 @@ def test_a_mutated_idx_file_loads_and_works_or_is_one_error_line(
     original = seeds[which].read_bytes()
 
     @given(mutation=mutated_idx(original))
-    def property_holds(mutation: tuple[bytes, str]) -> None:
-        data, description = mutation
-        (folder / seeds[which].name).write_bytes(data)
-        check(worker, {"kind": "idx", "path": str(folder)}, description)
+    def property_holds(mutation: Mutated) -> None:
+        (folder / seeds[which].name).write_bytes(mutation.data)
+        check(worker, {"kind": "idx", "path": str(folder)}, mutation.description)
 
     property_holds()
