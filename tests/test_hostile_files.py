@@ -487,3 +487,19 @@ def test_finding14_a_second_writer_of_the_same_run_fails_at_once_naming_the_firs
     lock_files = [path for path in trained.parent.iterdir() if path.name.endswith(".lock")]
     assert lock_files == [] and snapshot(trained.parent) == before
     assert "epoch 2/2" in ok("train", "--resume", trained, "--data-dir", idx_dir, "--epochs", 2).stdout
+
+
+# ---- found by the fuzzer (tests/fuzz) --------------------------------------------------------------------------
+
+
+def test_fuzz_find_a_config_too_large_to_build_even_without_memory_is_one_line(tmp_path: Path) -> None:
+    path = rewrite(checkpoint_with(tmp_path, "m", VAEConfig()), config={"latent_dim": 2, "hidden_dim": 2**31 - 1})
+    message = one_line_error(vae("generate", 0, 0, tmp_path / "d.png", "-c", path))
+    assert message.startswith(f"checkpoint {path} has a model config that describes no buildable network")
+
+
+def test_fuzz_find_a_key_holding_a_newline_still_gives_one_line(trained: Path) -> None:
+    rewrite(resume_path_for(trained), model_config={"\n": None})
+    with pytest.raises(VaeError) as caught:
+        load_resume_state(trained)
+    assert "\n" not in str(caught.value) and "unexpected keyword argument" in str(caught.value)

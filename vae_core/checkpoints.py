@@ -179,7 +179,7 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> tuple[VAE
     tensors, metadata = read_tensors(path)
     info = _parse_info(path, metadata)
     build = MODELS.get(info.model)
-    check_weights(f"checkpoint {path}", tensors, expected_shapes(build, info.config))
+    check_weights(f"checkpoint {path}", tensors, expected_shapes(f"checkpoint {path}", build, info.config))
     model = build(info.config)
     try:
         model.load_state_dict(tensors, strict=True)
@@ -242,7 +242,7 @@ def load_resume_state(checkpoint: Path) -> ResumeState:
         raise VaeError(f"{what} is damaged or from another version: {error}") from None
     from vae_core.plugins import MODELS
 
-    shapes = expected_shapes(MODELS.get("vae"), model_config)
+    shapes = expected_shapes(what, MODELS.get("vae"), model_config)
     kept = [name for name in WEIGHT_SETS if name != "ema" or config.ema_decay > 0]
     weights = {name: with_prefix(tensors, f"{name}.") for name in kept}
     for name, state in weights.items():

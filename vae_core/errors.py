@@ -13,8 +13,12 @@ from pathlib import Path
 class VaeError(Exception):
     """An error whose message is written for the person at the keyboard.
 
-    Front ends print ``str(error)`` as a single line and exit non-zero; they never show a traceback for it.
+    Front ends print ``str(error)`` as a single line and exit non-zero; they never show a traceback for it. The
+    message is folded onto one line here, since parts of it may come from a file (a key, a value) or a library.
     """
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(" ".join(str(message).split()))
 
 
 def unexpected_error_line(error: BaseException) -> str:

@@ -14,10 +14,13 @@ from vae_core.errors import VaeError
 from vae_core.model import VAEConfig
 
 
-def expected_shapes(build: Any, config: VAEConfig) -> dict[str, tuple[int, ...]]:
+def expected_shapes(what: str, build: Any, config: VAEConfig) -> dict[str, tuple[int, ...]]:
     """The tensor names and shapes of the model ``config`` describes, found on a storage-less model (no memory)."""
-    with torch.device("meta"):
-        return {name: tuple(tensor.shape) for name, tensor in build(config).state_dict().items()}
+    try:
+        with torch.device("meta"):
+            return {name: tuple(tensor.shape) for name, tensor in build(config).state_dict().items()}
+    except (RuntimeError, ValueError, OverflowError) as error:  # sizes whose product overflows, say
+        raise VaeError(f"{what} has a model config that describes no buildable network ({error})") from None
 
 
 def check_weights(what: str, tensors: dict[str, torch.Tensor], shapes: dict[str, tuple[int, ...]]) -> None:

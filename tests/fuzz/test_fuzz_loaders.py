@@ -16,7 +16,6 @@ import struct
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -130,12 +129,12 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-@dataclass(frozen=True)
 class Mutated:
-    """A mutated file, shown in a failure report by what was done to it rather than by its bytes."""
+    """A mutated file, shown in a failure report by what was done to it rather than by its bytes (a plain class:
+    Hypothesis prints a dataclass field by field)."""
 
-    data: bytes
-    description: str
+    def __init__(self, data: bytes, description: str) -> None:
+        self.data, self.description = data, description
 
     def __repr__(self) -> str:
         return f"Mutated({self.description!r}, {len(self.data):,} bytes)"
