@@ -68,7 +68,12 @@ def _read_idx_stream(path: Path, stream: BinaryIO, file_size: int, compressed: b
     if compressed and expected > file_size * MAX_DEFLATE_RATIO:
         raise VaeError(f"{promise}, more than a {file_size}-byte gzip file can expand to")
     data = stream.read(expected)
-    if len(data) != expected or stream.read(1):
+    extra = stream.read(1)
+    if compressed and extra:
+        # A gzip file damaged in its middle usually shows as data beyond the promise: read a little more so that its
+        # checksum speaks (a bounded amount: it may be a bomb).
+        stream.read(1 << 20)
+    if len(data) != expected or extra:
         raise VaeError(f"{promise}, file has {len(data)}{' and more' if len(data) == expected else ''}")
     return np.frombuffer(data, dtype=dtype).reshape(shape)
 
