@@ -5,6 +5,7 @@ torch and the vae_core modules that need it are imported inside the commands, so
 
 from __future__ import annotations
 
+import math
 import shlex
 import signal
 from collections.abc import Iterator
@@ -17,22 +18,40 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from cli_views import DownloadView, EvaluationView, TrainView, checkpoint_table, evaluation_table, training_summary
-from vae_core.errors import VaeError
-from vae_core.recipes import DEFAULT_RECIPE, PRECISIONS, RECIPES, recipe, recipe_note
+try:  # typer vendors click from 0.2x on; older releases use the click package
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+from cli_views import (
+    DownloadView,
+    EvaluationView,
+    TrainView,
+    ascii_fallback,
+    checkpoint_table,
+    evaluation_table,
+    training_summary,
+)
+from vae_core.errors import VaeError, unexpected_error_line
+from vae_core.files import check_output, writer_lock
+from vae_core.recipes import DEFAULT_RECIPE, PRECISIONS, RECIPES, check_seed, recipe, recipe_note
 
 if TYPE_CHECKING:
     import numpy as np
 
     from vae_core.checkpoints import CheckpointInfo
     from vae_core.data import ImageSet
-    from vae_core.events import StopFlag
+    from vae_core.events import StopFlag, TrainResult
     from vae_core.history import HistoryRecorder
     from vae_core.model import VAE
+    from vae_core.recipes import TrainConfig
 
 DEFAULT_OUT = Path("vae-mnist.safetensors")
 COMMAND_LINE = "vae.command_line"
 EXIT_INTERRUPTED = 130
+EXIT_USAGE = 2
+VISIBLE_PIXELS = 224
+"""The shorter side a picture gets by default: a 28×28 digit is too small to look at."""
 CPU_IW_IMAGES = 1000
 """Test images the importance-weighted estimate uses by default on a CPU, where all 10,000 take minutes."""
 
@@ -48,18 +67,28 @@ class VaeGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: typer.Context) -> Any:
+        ascii_fallback()
         try:
             return super().invoke(ctx)
         except VaeError as error:
             fail(str(error))
         except OSError as error:
             fail(f"{error.filename}: {error.strerror}" if error.filename else str(error))
+        except UsageError as error:
+            if isinstance(error, NoArgsIsHelpError):
+                raise
+            command = error.ctx.command_path if error.ctx else "vae"
+            fail(f"{error.format_message()} (see {command} --help)", EXIT_USAGE)
+        except (typer.Exit, ClickException, KeyboardInterrupt):
+            raise
+        except Exception as error:
+            fail(unexpected_error_line(error))
 
 
-def fail(message: str) -> NoReturn:
-    """Print ``error: message`` as a single line on stderr and exit with status 1."""
+def fail(message: str, status: int = 1) -> NoReturn:
+    """Print ``error: message`` as a single line on stderr and exit with ``status``."""
     typer.echo(f"{typer.style('error:', fg='red', bold=True)} {' '.join(message.split())}", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(status)
 
 
 app = typer.Typer(
@@ -103,7 +132,15 @@ DataDirOption = Annotated[
     typer.Option(help="Folder with the dataset's IDX files (default: the download cache, fetched on first use)."),
 ]
 DatasetOption = Annotated[str, typer.Option(help="Dataset name: mnist, or one a plugin adds.")]
-ScaleOption = Annotated[int, typer.Option(help="Enlarge the picture this many times (sharp pixels).")]
+ScaleOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Enlarge the picture this many times, sharp pixels "
+        f"(default: enough for the shorter side to reach {VISIBLE_PIXELS} pixels).",
+        show_default=False,
+    ),
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")]
 SeedOption = Annotated[int, typer.Option(help="Random seed.")]
 
 
@@ -177,8 +214,11 @@ def train(
             raise VaeError(f"--resume continues the stored recipe in place; leave out {', '.join(changed)}")
     if limit is not None and limit < 1:
         raise VaeError(f"--limit must be at least 1, got {limit}")
-    if resume is None and not force:
-        refuse_to_replace(out or DEFAULT_OUT)
+    if seed is not None:
+        check_seed(seed)
+    checkpoint = resume or out or DEFAULT_OUT
+    if resume is None:
+        refuse_to_replace(checkpoint, force)
     # A resumed run keeps its stored recipe (--epochs may extend it); a new one takes a named recipe and the flags.
     config = None
     if resume is None:
@@ -191,41 +231,27 @@ def train(
             precision=precision and precision.value,
         )
     from vae_core.devices import resolve_device
-    from vae_core.events import StopFlag
-    from vae_core.training import resume as resume_training
-    from vae_core.training import train as run_training
 
     torch_device = resolve_device(device)
-    checkpoint = resume or out or DEFAULT_OUT
-    train_set, test_set = load_split(dataset, "train", data_dir), load_split(dataset, "test", data_dir)
-    if limit is not None and limit < len(train_set):
-        train_set = train_set.subset(limit)
-        console.print(f"training on the first {limit:,} of them")
-
-    stop = StopFlag()
-    provenance = {"command": ctx.meta.get(COMMAND_LINE, "vae train")}
-    recorder = None if no_history else history_recorder(checkpoint, test_set)
-    with TrainView(console, live=console.is_terminal) as view, stop_on_signals(stop):
-        reporting = {"on_event": view, "stop": stop, "provenance": provenance, "recorder": recorder}
-        if config is None:
-            result = resume_training(checkpoint, train_set, test_set, torch_device, epochs=epochs, **reporting)
-        else:
-            result = run_training(train_set, test_set, config, torch_device, out=checkpoint, **reporting)
+    resume_command = ["vae", "train", "--resume", str(checkpoint)]
+    for flag, value, default in (
+        ("--data-dir", data_dir, None),
+        ("--dataset", dataset, "mnist"),
+        ("--limit", limit, None),
+        ("--device", device, "auto"),
+    ):
+        if value != default:
+            resume_command += [flag, str(value)]
+    with writer_lock(checkpoint, "training"):
+        result = run_training(
+            ctx, config, checkpoint, torch_device, dataset, data_dir, limit, epochs, resume_command, no_history
+        )
     console.print(training_summary(result))
     # The commands go below the table, unwrapped, so they can be copied whole.
     if result.checkpoint is not None:
         explore_command = shlex.join(["vae", "explore", "--checkpoint", str(result.checkpoint)])
         console.print(f"explore with: {explore_command}", soft_wrap=True)
     if result.stopped == "interrupted":
-        resume_command = ["vae", "train", "--resume", str(checkpoint)]
-        for flag, value, default in (
-            ("--data-dir", data_dir, None),
-            ("--dataset", dataset, "mnist"),
-            ("--limit", limit, None),
-            ("--device", device, "auto"),
-        ):
-            if value != default:
-                resume_command += [flag, str(value)]
         console.print(f"resume with: {shlex.join(resume_command)}", soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED)
 
@@ -238,23 +264,76 @@ def history_recorder(checkpoint: Path, test_set: ImageSet) -> HistoryRecorder:
     return HistoryRecorder(history_path_for(checkpoint), test_set)
 
 
-def refuse_to_replace(out: Path) -> None:
-    """A new run overwrites ``out`` and its resume state after its first epoch: never a finished model by accident."""
+def run_training(
+    ctx: typer.Context,
+    config: TrainConfig | None,
+    checkpoint: Path,
+    device: Any,
+    dataset: str,
+    data_dir: Path | None,
+    limit: int | None,
+    epochs: int | None,
+    resume_command: list[str],
+    no_history: bool,
+) -> TrainResult:
+    """Load the data and train (a new run where ``config`` is given, else the resume of ``checkpoint``) under the
+    live display; a second Ctrl-C ends at once, with the last saved state kept and the way to resume it shown."""
+    from vae_core.events import StopFlag
     from vae_core.paths import resume_path_for
+    from vae_core.training import resume as resume_training
+    from vae_core.training import train as train_new
+
+    train_set, test_set = load_split(dataset, "train", data_dir), load_split(dataset, "test", data_dir)
+    if limit is not None and limit < len(train_set):
+        train_set = train_set.subset(limit)
+        console.print(f"training on the first {limit:,} of them")
+    stop = StopFlag()
+    provenance = {"command": ctx.meta.get(COMMAND_LINE, "vae train")}
+    recorder = None if no_history else history_recorder(checkpoint, test_set)
+    try:
+        with TrainView(console, live=console.is_terminal) as view, stop_on_signals(stop):
+            reporting = {"on_event": view, "stop": stop, "provenance": provenance, "recorder": recorder}
+            if config is None:
+                return resume_training(checkpoint, train_set, test_set, device, epochs=epochs, **reporting)
+            return train_new(train_set, test_set, config, device, out=checkpoint, **reporting)
+    except KeyboardInterrupt:
+        console.print("stopped at once by a second Ctrl-C; the state saved at the end of the last epoch is kept")
+        if resume_path_for(checkpoint).is_file():
+            console.print(f"resume with: {shlex.join(resume_command)}", soft_wrap=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def refuse_to_replace(out: Path, force: bool) -> None:
+    """A new run writes ``out``, its resume state and its history after its first epoch: never over a finished model
+    by accident, and never over a directory or a device even with --force. Checked before torch is imported."""
+    from vae_core.paths import history_path_for, resume_path_for
 
     resume_file = resume_path_for(out)
-    if out.exists() or resume_file.exists():
+    companions = (out, resume_file, history_path_for(out))
+    for path in companions:
+        check_output(path, force=True)
+    existing = next((path for path in companions if path.exists()), None)
+    if existing is not None and not force:
         hint = f", or --resume {out} to continue its training" if resume_file.exists() else ""
-        raise VaeError(f"{out if out.exists() else resume_file} already exists: add --force to replace it{hint}")
+        raise VaeError(f"{existing} already exists: add --force to replace it{hint}")
 
 
 @contextmanager
 def stop_on_signals(stop: StopFlag) -> Iterator[None]:
-    """Ctrl-C or SIGTERM asks the training loop to stop and save; a second Ctrl-C stops at once."""
+    """Ctrl-C or SIGTERM asks the training loop to stop and save; a second Ctrl-C stops at once.
+
+    After a Ctrl-C, later ones are ignored until the process ends: a held key sends dozens, and one landing in the
+    interpreter's exit would print a traceback instead of the way to resume.
+    """
+    interrupted = False
 
     def request_stop(signum: int, frame: object) -> None:
-        if stop.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
+        nonlocal interrupted
+        if signum == signal.SIGINT:
+            if interrupted:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                raise KeyboardInterrupt
+            interrupted = True
         stop.set()
 
     previous = {signum: signal.signal(signum, request_stop) for signum in (signal.SIGINT, signal.SIGTERM)}
@@ -262,7 +341,7 @@ def stop_on_signals(stop: StopFlag) -> Iterator[None]:
         yield
     finally:
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            signal.signal(signum, signal.SIG_IGN if signum == signal.SIGINT and interrupted else handler)
 
 
 # ---- pictures ------------------------------------------------------------------------------------------------
@@ -273,14 +352,15 @@ def export_grid(
     out: Annotated[Path, output_argument("png")],
     n: Annotated[int, typer.Option("--n", help="Digits per side.")] = 15,
     extent: Annotated[float, typer.Option("--range", help="The grid spans [-range, range] on both axes.")] = 2.0,
-    scale: ScaleOption = 1,
+    scale: ScaleOption = None,
     checkpoint: CheckpointOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Write the n×n grid of digits decoded over the latent plane (y pointing up) as a PNG."""
     from vae_core.images import latent_grid
 
-    require_suffix(out, ".png")
-    model, _ = load_model(checkpoint)
+    check_picture_output(out, force, ".png")
+    model, _ = load_model(checkpoint, task="vae export-grid")
     write_png(latent_grid(model, n, extent), out, scale, f"{n}×{n} digits over [-{extent:g}, {extent:g}]²")
 
 
@@ -289,14 +369,15 @@ def generate(
     x: Annotated[float, coordinate("X")],
     y: Annotated[float, coordinate("Y")],
     out: Annotated[Path, output_argument("png")],
-    scale: ScaleOption = 1,
+    scale: ScaleOption = None,
     checkpoint: CheckpointOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Write the digit decoded at one latent point (X, Y) as a PNG."""
     from vae_core.images import decode_points
 
-    require_suffix(out, ".png")
-    model, _ = load_model(checkpoint)
+    check_picture_output(out, force, ".png")
+    model, _ = load_model(checkpoint, task="vae generate")
     write_png(decode_points(model, [[x, y]])[0], out, scale, f"the digit at ({x:g}, {y:g})")
 
 
@@ -305,20 +386,22 @@ def reconstruct(
     out: Annotated[Path, output_argument("png")],
     n: Annotated[int, typer.Option("--n", help="How many test images.")] = 10,
     seed: Annotated[int, typer.Option(help="Seed that picks the test images.")] = 0,
-    scale: ScaleOption = 1,
+    scale: ScaleOption = None,
     checkpoint: CheckpointOption = None,
     data_dir: DataDirOption = None,
     dataset: DatasetOption = "mnist",
+    force: ForceOption = False,
 ) -> None:
     """Write test images (top row) above their reconstructions (bottom row) as a PNG."""
     from vae_core.data import seeded_sample
     from vae_core.images import reconstruction_rows
 
-    require_suffix(out, ".png")
+    check_picture_output(out, force, ".png")
     if n < 1:
         raise VaeError(f"--n must be at least 1, got {n}")
-    model, _ = load_model(checkpoint)
-    test_set = load_split(dataset, "test", data_dir)
+    check_seed(seed)
+    model, _ = load_model(checkpoint, task="vae reconstruct", plane=False)
+    test_set = test_split_or_atlas(checkpoint, dataset, data_dir)
     chosen = seeded_sample(len(test_set), n, seed)
     write_png(reconstruction_rows(model, test_set.images[chosen]), out, scale, f"{len(chosen)} test digits")
 
@@ -331,17 +414,19 @@ def interpolate(
     y2: Annotated[float, coordinate("Y2")],
     out: Annotated[Path, output_argument("png|gif")],
     steps: Annotated[int, typer.Option(help="Digits along the segment, both ends included.")] = 10,
-    scale: ScaleOption = 1,
+    scale: ScaleOption = None,
     checkpoint: CheckpointOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Decode the segment from (X1, Y1) to (X2, Y2): a strip of digits (PNG) or an animation (GIF)."""
     from vae_core.images import interpolation_frames, save_gif, tile
 
-    require_suffix(out, ".png", ".gif")
-    model, _ = load_model(checkpoint)
+    check_picture_output(out, force, ".png", ".gif")
+    model, _ = load_model(checkpoint, task="vae interpolate")
     frames = interpolation_frames(model, (x1, y1), (x2, y2), steps)
     what = f"{steps} digits from ({x1:g}, {y1:g}) to ({x2:g}, {y2:g})"
     if out.suffix.lower() == ".gif":
+        scale = visible_scale(frames[0], scale)
         save_gif(frames, out, scale)
         report_written(out, frames[0], scale, f"{what}, animated")
     else:
@@ -359,24 +444,36 @@ def export_map(
         ),
     ] = False,
     frame_ms: Annotated[int, typer.Option(help="With --animate: milliseconds per epoch.")] = 250,
+    extent: Annotated[
+        float | None,
+        typer.Option("--range", help="The map spans [-range, range] on both axes (default: fitted to the digits)."),
+    ] = None,
     checkpoint: CheckpointOption = None,
     data_dir: DataDirOption = None,
     dataset: DatasetOption = "mnist",
+    force: ForceOption = False,
 ) -> None:
     """Write the test set's latent means as a scatter coloured by digit, with axes and a legend, as a PNG;
     with --animate, the map of every training epoch as a GIF."""
-    from vae_core.images import encode_means, latent_map
+    from vae_core.atlas import fitted_extent
+    from vae_core.images import MAX_LATENT_COORDINATE, encode_means, latent_map
 
-    require_suffix(out, ".gif" if animate else ".png")
+    check_picture_output(out, force, ".gif" if animate else ".png")
     if size < 200:
         raise VaeError(f"--size must be at least 200 pixels, got {size}")
     if animate:
         write_map_animation(checkpoint, out, size, frame_ms)
         return
-    model, _ = load_model(checkpoint)
-    test_set = load_split(dataset, "test", data_dir)
-    picture = latent_map(encode_means(model, test_set.images), test_set.labels.numpy(), size=size)
-    write_png(picture, out, 1, f"{len(test_set):,} test digits")
+    if extent is not None and not 0 < extent <= MAX_LATENT_COORDINATE:
+        raise VaeError(f"--range must be a positive number up to {MAX_LATENT_COORDINATE:g}, got {extent:g}")
+    model, _ = load_model(checkpoint, task="vae export-map")
+    test_set = test_split_or_atlas(checkpoint, dataset, data_dir)
+    means = encode_means(model, test_set.images)
+    extent = extent or fitted_extent(means)
+    outside = int((abs(means) > extent).any(axis=1).sum())
+    picture = latent_map(means, test_set.labels.numpy(), extent=extent, size=size)
+    note = f"; {outside:,} lie outside it and are not drawn (widen --range)" if outside else ""
+    write_png(picture, out, 1, f"{len(test_set):,} test digits over [-{extent:g}, {extent:g}]²{note}")
 
 
 def write_map_animation(checkpoint: Path | None, out: Path, size: int, frame_ms: int) -> None:
@@ -395,14 +492,22 @@ def write_map_animation(checkpoint: Path | None, out: Path, size: int, frame_ms:
     console.print(f"wrote {out} ({what})", soft_wrap=True)
 
 
-def require_suffix(out: Path, *suffixes: str) -> None:
+def check_picture_output(out: Path, force: bool, *suffixes: str) -> None:
+    """A picture's name ends in one of ``suffixes`` and may be written (see vae_core.files.check_output)."""
     if out.suffix.lower() not in suffixes:
         raise VaeError(f"{out}: the output name must end in {' or '.join(suffixes)}")
+    check_output(out, force)
 
 
-def write_png(image: np.ndarray, out: Path, scale: int, what: str) -> None:
+def visible_scale(image: np.ndarray, scale: int | None) -> int:
+    """The scale asked for, or by default the smallest that makes the picture's shorter side VISIBLE_PIXELS."""
+    return scale if scale is not None else max(1, math.ceil(VISIBLE_PIXELS / min(image.shape[:2])))
+
+
+def write_png(image: np.ndarray, out: Path, scale: int | None, what: str) -> None:
     from vae_core.images import save_png
 
+    scale = visible_scale(image, scale)
     save_png(image, out, scale)
     report_written(out, image, scale, what)
 
@@ -436,9 +541,10 @@ def evaluate(
 
     if iw_images is not None and iw_images < 1:
         raise VaeError(f"--iw-images must be at least 1, got {iw_images}")
+    check_seed(seed)
     torch_device = resolve_device(device)
     path = checkpoint_or_bundled(checkpoint)
-    model, _ = load_model(path, torch_device)
+    model, _ = load_model(path, torch_device, task="vae evaluate", plane=False)
     train_set, test_set = load_split(dataset, "train", data_dir), load_split(dataset, "test", data_dir)
     with EvaluationView(console, samples=k) as view:
         report = evaluate_model(
@@ -472,34 +578,63 @@ def info(
 
 @app.command()
 def atlas(
+    checkpoint: CheckpointOption = None,
     out: Annotated[
-        Path | None, typer.Argument(help="Atlas file to write (default: NAME.atlas.safetensors beside the checkpoint).")
+        Path | None,
+        typer.Option(
+            help="Atlas file to write (default: NAME.atlas.safetensors beside --checkpoint; required for the bundled "
+            "checkpoint, which ships its own).",
+            show_default=False,
+        ),
     ] = None,
     count: Annotated[int, typer.Option(help="Test digits to include, drawn at random.")] = 3000,
     seed: SeedOption = 0,
-    checkpoint: CheckpointOption = None,
     data_dir: DataDirOption = None,
     dataset: DatasetOption = "mnist",
+    force: Annotated[bool, typer.Option("--force", help="Replace the atlas at --out if there is one.")] = False,
 ) -> None:
     """Write the atlas the explorer uses: test digits with their latent means, so it runs without the dataset."""
     from vae_core.atlas import build_atlas, save_atlas
     from vae_core.checkpoints import checkpoint_or_bundled
-    from vae_core.paths import atlas_path_for
 
     if count < 1:
         raise VaeError(f"--count must be at least 1, got {count}")
+    check_seed(seed)
+    target = atlas_output(checkpoint, out, force)
     path = checkpoint_or_bundled(checkpoint)
-    target = out or atlas_path_for(path)
-    model, _ = load_model(path)
+    model, _ = load_model(path, task="vae atlas")
     built = build_atlas(model, load_split(dataset, "test", data_dir), count, seed)
     save_atlas(target, built, {"checkpoint": path.name})
     console.print(f"wrote {target} ({len(built):,} digits from {built.source})", soft_wrap=True)
 
 
+def atlas_output(checkpoint: Path | None, out: Path | None, force: bool) -> Path:
+    """Where `vae atlas` may write: --out, else beside --checkpoint; never over a checkpoint or a resume state, and
+    over an existing atlas only with --force."""
+    from vae_core.paths import atlas_path_for
+
+    if out is None and checkpoint is None:
+        raise VaeError("the bundled checkpoint ships its atlas: pass --out PATH to write another, or --checkpoint")
+    target = Path(out) if out is not None else atlas_path_for(Path(checkpoint))
+    if target.suffix != ".safetensors":
+        raise VaeError(f"{target}: an atlas's name must end in .safetensors")
+    check_output(target, force)
+    if target.exists():
+        from vae_core.checkpoints import read_tensors
+
+        kind = read_tensors(target, "file")[1].get("format")
+        if kind != "vae-explorer-atlas":
+            raise VaeError(f"{target} is not an atlas (its format is {kind!r}): choose another --out")
+    return target
+
+
 @app.command()
 def explore(
     checkpoint: CheckpointOption = None,
-    data_dir: DataDirOption = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder with the test set's IDX files (default: the download cache where it holds them)."),
+    ] = None,
     colors: Annotated[ColorMode | None, typer.Option(help="Colour depth (default: what the terminal reports).")] = None,
     graphics: Annotated[
         GraphicsMode,
@@ -533,11 +668,16 @@ def explore(
 # ---- helpers -------------------------------------------------------------------------------------------------
 
 
-def load_model(checkpoint: Path | None, device: Any = "cpu") -> tuple[VAE, CheckpointInfo]:
-    """The named checkpoint's model, or the bundled one's."""
-    from vae_core.checkpoints import checkpoint_or_bundled, load_checkpoint
+def load_model(
+    checkpoint: Path | None, device: Any = "cpu", *, task: str, plane: bool = True
+) -> tuple[VAE, CheckpointInfo]:
+    """The named checkpoint's model, or the bundled one's, refused where its shape cannot do ``task``."""
+    from vae_core.checkpoints import check_model_shape, checkpoint_or_bundled, load_checkpoint
 
-    return load_checkpoint(checkpoint_or_bundled(checkpoint), device)
+    path = checkpoint_or_bundled(checkpoint)
+    model, info = load_checkpoint(path, device)
+    check_model_shape(path, info.config, task, plane)
+    return model, info
 
 
 def load_split(dataset: str, split: str, data_dir: Path | None) -> ImageSet:
@@ -549,3 +689,23 @@ def load_split(dataset: str, split: str, data_dir: Path | None) -> ImageSet:
         images = source.load(split, data_dir, progress=view)
     console.print(images.describe(), soft_wrap=True)
     return images
+
+
+def test_split_or_atlas(checkpoint: Path | None, dataset: str, data_dir: Path | None) -> ImageSet:
+    """The test split from --data-dir or the download cache; where neither has it, the digits of the checkpoint's
+    atlas (the bundled checkpoint has one), so pictures of the test set work offline. Says which it used."""
+    from vae_core.atlas import atlas_digits
+    from vae_core.checkpoints import checkpoint_or_bundled
+    from vae_core.paths import atlas_path_for
+    from vae_core.plugins import DATASETS
+
+    atlas_file = atlas_path_for(checkpoint_or_bundled(checkpoint))
+    if data_dir is None and DATASETS.get(dataset).cached_split("test") is None and atlas_file.is_file():
+        digits = atlas_digits(atlas_file, dataset)
+        console.print(
+            f"no {dataset} test set here: using the {len(digits):,} test digits of the atlas {atlas_file} "
+            "(pass --data-dir for the whole test set)",
+            soft_wrap=True,
+        )
+        return digits
+    return load_split(dataset, "test", data_dir)

@@ -5,10 +5,13 @@ Views draw what vae_core reports and compute nothing of their own; torch is impo
 
 from __future__ import annotations
 
+import codecs
+import sys
+import unicodedata
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -29,6 +32,35 @@ if TYPE_CHECKING:
     from vae_core.checkpoints import CheckpointInfo
     from vae_core.evaluation import EvaluationReport, LossSummary
     from vae_core.events import EpochEnded, TrainEvent, TrainResult, TrainStarted
+
+
+ASCII_SPELLINGS = {"×": "x", "−": "-", "…": "...", "β": "beta", "²": "^2", "±": "+/-", "‖": "||", "→": "->"}
+"""How the characters vae prints are spelled on a terminal that takes ASCII only; others fall back to '?'."""
+
+
+def _spell_in_ascii(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    spelled = "".join(
+        ASCII_SPELLINGS.get(char) or unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode() or "?"
+        for char in bad
+    )
+    return spelled, error.end
+
+
+codecs.register_error("vae-ascii", _spell_in_ascii)
+
+
+def ascii_fallback() -> None:
+    """Let stdout and stderr spell what they cannot encode (PYTHONIOENCODING=ascii, LC_ALL=C) instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        try:
+            "×−…β₂".encode(encoding)
+        except (UnicodeEncodeError, LookupError):
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="vae-ascii")
 
 
 class TrainView:
@@ -230,9 +262,10 @@ class EvaluationView:
         self.progress.update(self.tasks[stage], completed=done)
 
 
-def evaluation_table(checkpoint: Path, split: str, report: EvaluationReport) -> Table:
-    """`vae evaluate`'s figures, per test image."""
-    table = Table(title=f"{checkpoint} on the {split} set", title_justify="left", caption_justify="left")
+def evaluation_table(checkpoint: Path, split: str, report: EvaluationReport) -> Group:
+    """`vae evaluate`'s figures, per test image, under a heading as wide as the terminal (a table's own title wraps
+    at the table's width)."""
+    table = Table(caption_justify="left")
     table.add_column("per test image")
     table.add_column("value", justify="right")
     table.add_row("reconstruction (BCE)", f"{report.loss.bce:.2f} nats")
@@ -244,7 +277,7 @@ def evaluation_table(checkpoint: Path, split: str, report: EvaluationReport) -> 
         f"−log p(x) over the first {report.nll_images:,} test images (an upper bound that tightens as k grows); "
         f"{report.neighbours}-NN fit on {report.train_images:,} training images"
     )
-    return table
+    return Group(Text(f"{checkpoint} on the {split} set", style="italic"), table)
 
 
 PROVENANCE_LABELS = {

@@ -14,6 +14,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
+
+# The fuzzer's profiles (tests/fuzz): "quick" in every pytest run (tens of seconds), "long" by hand, as long as wanted:
+#     .venv/bin/pytest tests/fuzz --hypothesis-profile long     (VAE_FUZZ_STATS=FILE keeps a running tally in FILE)
+# Registered here, not in tests/fuzz, because --hypothesis-profile is read before nested conftest files load; "quick"
+# is loaded only where no profile was chosen (tests import this file again as tests.conftest).
+SLOW_INPUTS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
+settings.register_profile("quick", max_examples=40, deadline=None, suppress_health_check=SLOW_INPUTS, print_blob=True)
+settings.register_profile("long", max_examples=100_000, deadline=None, suppress_health_check=SLOW_INPUTS)
+if settings.get_current_profile_name() == "default":
+    settings.load_profile("quick")
 
 MNIST_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist"
 

@@ -72,11 +72,11 @@ def test_missing_and_misshapen_tensors(tmp_path, random_checkpoint):
     state = VAE().state_dict()
     partial = {k: v for k, v in state.items() if not k.startswith("decoder")}
     save_file(partial, tmp_path / "partial.safetensors", metadata=metadata)
-    with pytest.raises(VaeError, match="does not fit its model: .*Missing key"):
+    with pytest.raises(VaeError, match="does not fit its model: it lacks decoder"):
         load_checkpoint(tmp_path / "partial.safetensors")
     state["mu_head.weight"] = torch.zeros(3, 512)
     save_file(state, tmp_path / "shape.safetensors", metadata=metadata)
-    with pytest.raises(VaeError, match="does not fit its model: .*size mismatch"):
+    with pytest.raises(VaeError, match=r"does not fit its model: mu_head.weight has shape \[3, 512\], not \[2, 512\]"):
         load_checkpoint(tmp_path / "shape.safetensors")
 
 

@@ -22,7 +22,7 @@ import cli_views
 from tests.conftest import ok, vae
 from vae_core.checkpoints import load_checkpoint, read_checkpoint_info
 from vae_core.data import MNIST
-from vae_core.evaluation import LossSummary, importance_weighted_nll, knn_accuracy, negative_elbo
+from vae_core.evaluation import EvaluationReport, LossSummary, importance_weighted_nll, knn_accuracy, negative_elbo
 from vae_core.events import EpochEnded, StepsDone, StopFlag, TrainStarted
 from vae_core.images import encode_means
 from vae_core.paths import resume_path_for
@@ -274,7 +274,8 @@ def test_export_grid(random_checkpoint: Path, tmp_path: Path) -> None:
     out = tmp_path / "grid.png"
     assert "420×420" in ok("export-grid", out, "-c", random_checkpoint).stdout
     assert picture(out).shape == (420, 420)
-    ok("export-grid", out, "--n", 5, "--range", 3, "--scale", 2, "--checkpoint", random_checkpoint)
+    assert "already exists: add --force" in fails("export-grid", out, "-c", random_checkpoint)
+    ok("export-grid", out, "--n", 5, "--range", 3, "--scale", 2, "--checkpoint", random_checkpoint, "--force")
     assert picture(out).shape == (280, 280)
 
 
@@ -288,19 +289,20 @@ def test_generate_takes_negative_coordinates(random_checkpoint: Path, tmp_path: 
 
 def test_reconstruct(random_checkpoint: Path, idx_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "rows.png"
-    ok("reconstruct", out, "--n", 6, "--seed", 1, "-c", random_checkpoint, "--data-dir", idx_dir)
+    ok("reconstruct", out, "--n", 6, "--seed", 1, "--scale", 1, "-c", random_checkpoint, "--data-dir", idx_dir)
     rows = picture(out)
     assert rows.shape == (56, 168)
     test_digits = {digit.tobytes() for digit in MNIST.load("test", idx_dir).images.numpy()}
     top_row = [rows[:28, column : column + 28] for column in range(0, 168, 28)]
     assert all(digit.tobytes() in test_digits for digit in top_row)
     assert len({digit.tobytes() for digit in top_row}) == 6
-    ok("reconstruct", tmp_path / "again.png", "--n", 6, "--seed", 1, "-c", random_checkpoint, "--data-dir", idx_dir)
+    ok("reconstruct", tmp_path / "again.png", "--n", 6, "--seed", 1, "--scale", 1, "-c", random_checkpoint,
+       "--data-dir", idx_dir)  # fmt: skip
     assert np.array_equal(picture(tmp_path / "again.png"), rows)
 
 
 def test_interpolate_png_and_gif(random_checkpoint: Path, tmp_path: Path) -> None:
-    ok("interpolate", -2, -2, 2, 1.5, tmp_path / "walk.png", "--steps", 7, "-c", random_checkpoint)
+    ok("interpolate", -2, -2, 2, 1.5, tmp_path / "walk.png", "--steps", 7, "--scale", 1, "-c", random_checkpoint)
     assert picture(tmp_path / "walk.png").shape == (28, 196)
     result = ok("interpolate", -2, -2, 2, 1.5, tmp_path / "walk.gif", "--scale", 2, "-c", random_checkpoint)
     assert "animated" in result.stdout
@@ -468,3 +470,66 @@ def test_train_export_info_resume_on_mnist(mnist_dir: Path, tmp_path: Path) -> N
 def picture_of(result: Result, path: Path) -> np.ndarray:
     assert str(path) in result.stdout
     return picture(path)
+
+
+# ---- issue 14: what surprised people -------------------------------------------------------------------------
+
+
+def test_pictures_meant_to_be_looked_at_default_to_a_visible_size(random_checkpoint: Path, tmp_path: Path) -> None:
+    ok("generate", 0, 0, tmp_path / "d.png", "-c", random_checkpoint)
+    assert picture(tmp_path / "d.png").shape == (224, 224)
+    ok("interpolate", 0, 0, 1, 1, tmp_path / "w.gif", "-c", random_checkpoint)
+    with Image.open(tmp_path / "w.gif") as gif:
+        assert gif.size == (224, 224)
+    ok("generate", 0, 0, tmp_path / "small.png", "--scale", 1, "-c", random_checkpoint)
+    assert picture(tmp_path / "small.png").shape == (28, 28)
+
+
+def test_test_set_pictures_use_the_bundled_atlas_offline_and_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VAE_EXPLORER_DATA", str(tmp_path / "empty-cache"))
+    for command in (["reconstruct", tmp_path / "r.png"], ["export-map", tmp_path / "m.png"]):
+        text = " ".join(ok(*command).stdout.split())
+        assert "no mnist test set here: using the 3,000 test digits of the atlas" in text
+        assert "pass --data-dir" in text
+    assert not (tmp_path / "empty-cache").exists()
+
+
+def test_export_map_fits_its_range_and_says_what_it_leaves_out(tmp_path: Path) -> None:
+    from vae_core.atlas import fitted_extent, load_atlas
+    from vae_core.paths import atlas_path_for, bundled_checkpoint_path
+
+    means = load_atlas(atlas_path_for(bundled_checkpoint_path())).means
+    assert fitted_extent(means) == np.ceil(np.abs(means).max()) > 4  # the 0 cluster reaches past x = 4
+    text = " ".join(ok("export-map", tmp_path / "m.png").stdout.split())
+    assert f"over [-{fitted_extent(means):g}, {fitted_extent(means):g}]²" in text and "outside" not in text
+    outside = int((np.abs(means) > 1).any(axis=1).sum())
+    text = " ".join(ok("export-map", tmp_path / "n.png", "--range", 1).stdout.split())
+    assert f"{outside:,} lie outside it and are not drawn" in text
+
+
+def test_evaluate_title_is_one_line_at_100_columns(random_checkpoint: Path, idx_dir: Path) -> None:
+    console = Console(file=io.StringIO(), width=100)
+    report = EvaluationReport(LossSummary(100.0, 5.0), 101.0, 10, 10, 0.5, 5, 200)
+    console.print(cli_views.evaluation_table(random_checkpoint, "test", report))
+    assert f"{random_checkpoint} on the test set" in console.file.getvalue().splitlines()[0]
+
+
+def test_usage_errors_are_one_lower_case_error_line() -> None:
+    assert fails("train", "--epochs", "many", exit_code=2).startswith("Invalid value for '--epochs'")
+    assert "No such command 'trian'" in fails("trian", exit_code=2)
+
+
+def test_an_unexpected_exception_is_one_line_with_a_log_of_its_traceback(
+    random_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("something nobody foresaw")
+
+    monkeypatch.setattr("vae_core.images.latent_grid", broken)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    message = fails("export-grid", tmp_path / "g.png", "-c", random_checkpoint)
+    assert message.startswith("unexpected RuntimeError: something nobody foresaw; this is a bug: please report it")
+    log = Path(message.rsplit(" with ", 1)[1])
+    assert log.is_file() and "Traceback" in log.read_text() and "something nobody foresaw" in log.read_text()

@@ -35,7 +35,7 @@ from typer.testing import Result
 
 import cli
 from tests.conftest import fake_digits, ok, vae
-from vae_core import checkpoints, plugins, training
+from vae_core import checkpoints, files, plugins, training
 from vae_core.checkpoints import load_checkpoint, read_tensors
 from vae_core.data import DATA_DIR_ENV, MNIST, IdxDataset, IdxFile, write_idx
 from vae_core.history import load_history
@@ -58,8 +58,13 @@ def one_line_error(result: Result) -> str:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under a folder with its bytes, to show that a failed command changed nothing."""
-    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+    """Every file under a folder with its bytes, to show that a failed command changed nothing. A training run's lock
+    file (see vae_core.files.writer_lock) is left out: it lies beside the checkpoint while the run is alive."""
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not path.name.endswith(".safetensors.lock")
+    }
 
 
 def checkpoint_metadata(**fields: object) -> dict[str, str]:
@@ -103,8 +108,8 @@ BAD_CHECKPOINTS = {
     "truncated": "is damaged or not a safetensors file",
     "not-safetensors": "is damaged or not a safetensors file",
     "foreign-safetensors": "is a safetensors file but not a vae-explorer checkpoint",
-    "missing-tensors": "does not fit its model: Error(s) in loading state_dict for VAE: Missing key(s)",
-    "misshapen-tensors": "does not fit its model: Error(s) in loading state_dict for VAE: size mismatch",
+    "missing-tensors": "does not fit its model: it lacks decoder.0.bias, decoder.0.weight, decoder.2.bias",
+    "misshapen-tensors": "does not fit its model: mu_head.weight has shape [3, 512], not [2, 512]",
     "newer-format": "has format version 2; this vae-explorer reads up to 1: upgrade vae-explorer",
     "unreadable-config": "has an unreadable model config (latent dim must be a whole number",
     "config-promising-a-huge-network": "does not fit its model",
@@ -343,9 +348,9 @@ def test_case5_read_only_output_directory_gives_one_line_and_keeps_the_old_file(
     def read_only(source: object, destination: object) -> None:
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(destination))
 
-    monkeypatch.setattr(checkpoints.os, "replace", read_only)
+    monkeypatch.setattr(files.os, "replace", read_only)
     if command == "export-grid":
-        message = one_line_error(vae("export-grid", target, "-c", random_checkpoint))
+        message = one_line_error(vae("export-grid", target, "-c", random_checkpoint, "--force"))
     else:
         message = one_line_error(vae(*TRAIN_TINY, "--epochs", 1, "--data-dir", idx_dir, "--out", target, "--force"))
     assert message == f"cannot write {target}: Permission denied"
@@ -376,7 +381,7 @@ def test_case6_disk_full_at_the_second_save_keeps_the_previous_checkpoint(
         real_fsync(fd)
 
     monkeypatch.setattr(checkpoints, "atomic_write", atomic_write)
-    monkeypatch.setattr(checkpoints.os, "fsync", fsync)
+    monkeypatch.setattr(files.os, "fsync", fsync)
     message = one_line_error(vae(*TRAIN_TINY, "--epochs", 3, "--data-dir", idx_dir, "--out", out))
     assert disk["full"], "the run never saved a second checkpoint, so the fault was not injected"
     assert message == f"cannot write {out}: No space left on device"
@@ -554,9 +559,16 @@ def test_case10_two_runs_writing_the_same_out_leave_no_corrupt_or_stray_file(idx
         )
         for seed in (1, 2)
     ]
+    # The run that takes the lock first trains; the other, if it starts meanwhile, fails at once naming it.
+    outcomes = []
     for run in runs:
         stdout, stderr = run.communicate(timeout=120)
-        assert run.returncode == 0 and stderr == "", stdout + stderr
+        outcomes.append(run.returncode)
+        if run.returncode != 0:
+            assert run.returncode == 1 and re.fullmatch(r"error: another process \(PID \d+\) is writing .*\n", stderr)
+        else:
+            assert stderr == "", stdout + stderr
+    assert 0 in outcomes
     companions = {resume_path_for(out).name, history_path_for(out).name}
     assert {path.name for path in out.parent.iterdir()} == {out.name, *companions}
     assert load_checkpoint(out)[1].provenance["seed"] in (1, 2)

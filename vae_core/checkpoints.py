@@ -7,11 +7,8 @@ JSON only, so loading either never unpickles anything.
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import platform
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +20,17 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 
 from vae_core.errors import VaeError
+from vae_core.files import atomic_write
+from vae_core.metadata import (
+    MAX_JSON_CHARS,
+    parse_json,
+    text,
+)
 from vae_core.model import VAE, VAEConfig
 from vae_core.paths import bundled_checkpoint_path, resume_path_for
 from vae_core.recipes import TrainConfig
+from vae_core.schemas import PROVENANCE, RESUME_METADATA, check_progress
+from vae_core.weights import adam_state, check_tensor, check_weights, expected_shapes, with_prefix
 
 FORMAT_NAME = "vae-explorer"
 FORMAT_VERSION = 1
@@ -86,51 +91,6 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write bytes so that ``path`` holds either its old content or all of the new, never a mix."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise VaeError(f"cannot write {path}: directory {directory} does not exist")
-    temp_name = None
-    try:
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.name}.", suffix=".tmp", delete=False) as temp:
-            temp_name = temp.name
-            # mkstemp makes the file private (0600); give it the mode a plain open() would (0666 less the umask).
-            os.chmod(temp_name, 0o666 & ~_umask())
-            temp.write(data)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-        temp_name = None
-        _fsync_directory(directory)
-    except OSError as error:
-        raise VaeError(f"cannot write {path}: {error.strerror or error}") from None
-    finally:
-        if temp_name is not None:
-            Path(temp_name).unlink(missing_ok=True)
-
-
-@functools.cache
-def _umask() -> int:
-    """The process's umask. Reading it means setting it, which is process-wide: do it once, not on every write."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> None:
     """Atomically write tensors (moved to CPU) and JSON-able metadata as one safetensors file."""
     cpu_tensors = {name: tensor.detach().to("cpu").contiguous() for name, tensor in tensors.items()}
@@ -139,7 +99,10 @@ def write_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[s
 
 
 def read_tensors(path: Path, what: str = "checkpoint") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Read a safetensors file written by :func:`write_tensors`; any damage is a VaeError naming the file."""
+    """Read a safetensors file written by :func:`write_tensors`; any damage is a VaeError naming the file.
+
+    The header is bounded in size and nesting before it is parsed, and each metadata value is parsed the same way.
+    """
     path = Path(path)
     if not path.exists():
         raise VaeError(f"{what} {path} does not exist")
@@ -147,11 +110,21 @@ def read_tensors(path: Path, what: str = "checkpoint") -> tuple[dict[str, torch.
         raise VaeError(f"{what} {path} is not a file")
     try:
         data = path.read_bytes()
+    except OSError as error:
+        raise VaeError(f"{what} {path} cannot be read: {error.strerror}") from None
+    header_size = int.from_bytes(data[:8], "little")
+    if len(data) < 8 or header_size > min(MAX_JSON_CHARS, len(data) - 8):
+        raise VaeError(f"{what} {path} is damaged or not a safetensors file (its header size is {header_size:,})")
+    try:
+        header = parse_json(data[8 : 8 + header_size], "its header", max_string=MAX_JSON_CHARS)
+        raw_metadata = header.get("__metadata__", {}) if isinstance(header, dict) else None
+        if not isinstance(raw_metadata, dict) or not all(isinstance(value, str) for value in raw_metadata.values()):
+            raise VaeError("its metadata is not a table of texts")
+        metadata = {key: parse_json(value, f"metadata {key!r}") for key, value in raw_metadata.items()}
         tensors = load_safetensors_bytes(data)
-        header_size = int.from_bytes(data[:8], "little")
-        raw_metadata = json.loads(data[8 : 8 + header_size]).get("__metadata__", {})
-        metadata = {key: json.loads(value) for key, value in raw_metadata.items()}
-    except (SafetensorError, ValueError, OSError, UnicodeDecodeError) as error:
+    except VaeError as error:
+        raise VaeError(f"{what} {path} is damaged or not a safetensors file: {error}") from None
+    except (SafetensorError, ValueError, RuntimeError, TypeError, OverflowError) as error:
         raise VaeError(f"{what} {path} is damaged or not a safetensors file ({_first_line(error)})") from None
     return tensors, metadata
 
@@ -169,7 +142,7 @@ def save_checkpoint(path: Path, model: VAE, provenance: dict[str, Any] | None = 
 
 
 def read_checkpoint_info(path: Path) -> CheckpointInfo:
-    """The metadata of a checkpoint, checked for format and version."""
+    """The metadata of a checkpoint, checked for format, version and the types of its provenance."""
     return _parse_info(path, read_tensors(path)[1])
 
 
@@ -177,7 +150,9 @@ def _parse_info(path: Path, metadata: dict[str, Any]) -> CheckpointInfo:
     if metadata.get("format") != FORMAT_NAME:
         raise VaeError(f"checkpoint {path} is a safetensors file but not a vae-explorer checkpoint")
     version = metadata.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise VaeError(f"checkpoint {path} is damaged: its format version {version!r} is not a whole number")
+    if version > FORMAT_VERSION:
         raise VaeError(
             f"checkpoint {path} has format version {version}; "
             f"this vae-explorer reads up to {FORMAT_VERSION}: upgrade vae-explorer"
@@ -186,32 +161,44 @@ def _parse_info(path: Path, metadata: dict[str, Any]) -> CheckpointInfo:
         config = VAEConfig(**metadata["config"])
     except (KeyError, TypeError, VaeError) as error:
         raise VaeError(f"checkpoint {path} has an unreadable model config ({error})") from None
-    if not isinstance(metadata.get("model", "vae"), str) or not isinstance(metadata.get("provenance", {}), dict):
-        raise VaeError(f"checkpoint {path} has unreadable metadata (its model name or provenance)")
-    return CheckpointInfo(
-        config=config,
-        model=metadata.get("model", "vae"),
-        provenance=metadata.get("provenance", {}),
-        format_version=version,
-    )
+    try:
+        model = text(metadata.get("model", "vae"), "its model name")
+        provenance = PROVENANCE(metadata.get("provenance", {}), "provenance")
+    except VaeError as error:
+        raise VaeError(f"checkpoint {path} has unreadable metadata: {error}") from None
+    return CheckpointInfo(config=config, model=model, provenance=provenance, format_version=version)
 
 
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> tuple[VAE, CheckpointInfo]:
-    """Rebuild the model from a checkpoint on ``device`` (weights saved on CUDA load on the CPU), in eval mode."""
+    """Rebuild the model from a checkpoint on ``device`` (weights saved on CUDA load on the CPU), in eval mode.
+
+    Every tensor is checked against the model its config describes (names, shapes, float32, finite) first.
+    """
     from vae_core.plugins import MODELS
 
     tensors, metadata = read_tensors(path)
     info = _parse_info(path, metadata)
     build = MODELS.get(info.model)
+    check_weights(f"checkpoint {path}", tensors, expected_shapes(f"checkpoint {path}", build, info.config))
+    model = build(info.config)
     try:
-        # The weights must fit a storage-less model first, so a config that promises a huge network allocates nothing.
-        with torch.device("meta"):
-            build(info.config).load_state_dict(tensors, strict=True, assign=True)
-        model = build(info.config)
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as error:
         raise VaeError(f"checkpoint {path} does not fit its model: {_first_line(error)}") from None
     return model.to(device).eval(), info
+
+
+def check_model_shape(path: Path, config: VAEConfig, task: str, plane: bool = True) -> None:
+    """Refuse a checkpoint whose model cannot do ``task``: every task needs 28×28 = 784 inputs, and those that walk
+    the latent plane (``plane``) a 2-D latent space."""
+    from vae_core.model import PIXELS
+
+    if config.input_dim != PIXELS or (plane and config.latent_dim != 2):
+        needs = f"{PIXELS} inputs (28×28 images)" + (" and a 2-D latent space" if plane else "")
+        raise VaeError(
+            f"checkpoint {path} has {config.input_dim} inputs and a {config.latent_dim}-D latent space; "
+            f"{task} needs {needs}"
+        )
 
 
 def save_resume_state(checkpoint: Path, state: ResumeState) -> Path:
@@ -235,53 +222,53 @@ def save_resume_state(checkpoint: Path, state: ResumeState) -> Path:
 
 
 def load_resume_state(checkpoint: Path) -> ResumeState:
-    """Read the resume file beside ``checkpoint``, checked for format, types and completeness."""
+    """Read the resume file beside ``checkpoint``, every value checked against the model and recipe it describes."""
     path = resume_path_for(Path(checkpoint))
     if not path.exists():
         raise VaeError(f"no training state to resume beside {checkpoint} (looked for {path})")
     tensors, meta = read_tensors(path, "resume file")
     if meta.get("format") != RESUME_FORMAT_NAME or meta.get("format_version") != RESUME_FORMAT_VERSION:
         raise VaeError(f"resume file {path} is not a vae-explorer resume file this version can read")
+    what = f"resume file {path}"
     try:
-        progress, train_size = dict(meta["state"]), meta["train_size"]
-        counts = (train_size, progress["epoch"], progress["step"], progress["best_epoch"])
-        if not all(isinstance(value, int) and not isinstance(value, bool) for value in counts):
-            raise ValueError("its image, epoch and step counts are not whole numbers")
-        return ResumeState(
-            config=TrainConfig(**meta["train_config"]),
-            model_config=VAEConfig(**meta["model_config"]),
-            train_size=train_size,
-            provenance=dict(meta.get("provenance", {})),
-            progress=progress,
-            weights={
-                name: {
-                    key.removeprefix(f"{name}."): value for key, value in tensors.items() if key.startswith(f"{name}.")
-                }
-                for name in WEIGHT_SETS
-                if any(key.startswith(f"{name}.") for key in tensors)
-            },
-            optimizer=_optimizer_state(tensors),
-            noise_rng=tensors["noise_rng"],
-            epoch_sums=tensors["epoch_sums"],
-        )
-    except KeyError as error:
-        raise VaeError(f"resume file {path} is damaged or from another version: it lacks {error}") from None
-    except (TypeError, ValueError, VaeError) as error:
-        raise VaeError(f"resume file {path} is damaged or from another version: {error}") from None
+        meta = RESUME_METADATA(meta, "its metadata")
+        config = TrainConfig(**meta["train_config"])
+        model_config = VAEConfig(**meta["model_config"])
+        progress, train_size = meta["state"], meta["train_size"]
+        check_progress(progress, config, train_size)
+    except TypeError as error:
+        raise VaeError(f"{what} is damaged or from another version: {error}") from None
+    except VaeError as error:
+        raise VaeError(f"{what} is damaged or from another version: {error}") from None
+    from vae_core.plugins import MODELS
 
-
-def _with_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    return {key.removeprefix(prefix): value for key, value in tensors.items() if key.startswith(prefix)}
-
-
-def _optimizer_state(tensors: dict[str, torch.Tensor]) -> dict[int, dict[str, torch.Tensor]]:
-    """Adam's per-parameter state from the resume file's ``adam.<index>.<name>`` tensors."""
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in tensors.items():
-        if key.startswith("adam."):
-            _, index, name = key.split(".", 2)
-            state.setdefault(int(index), {})[name] = value
-    return state
+    shapes = expected_shapes(what, MODELS.get("vae"), model_config)
+    kept = [name for name in WEIGHT_SETS if name != "ema" or config.ema_decay > 0]
+    weights = {name: with_prefix(tensors, f"{name}.") for name in kept}
+    for name, state in weights.items():
+        check_weights(f"{what} ({name} weights)", state, shapes)
+    optimizer = adam_state(what, tensors, list(shapes.values()))
+    known = {f"{name}.{key}" for name in kept for key in shapes} | {"noise_rng", "epoch_sums"}
+    unknown = sorted(key for key in tensors.keys() - known if not key.startswith("adam."))
+    if unknown:
+        raise VaeError(f"{what} is damaged: it holds unknown tensors {', '.join(unknown[:3])}")
+    if "noise_rng" not in tensors or "epoch_sums" not in tensors:
+        raise VaeError(f"{what} is damaged: it lacks the noise generator's state or the epoch's sums")
+    noise_rng = tensors["noise_rng"]
+    if noise_rng.dtype != torch.uint8 or noise_rng.dim() != 1 or len(noise_rng) > 1 << 16:
+        raise VaeError(f"{what} is damaged: the noise generator's state is not a short list of bytes")
+    check_tensor(what, "epoch_sums", tensors["epoch_sums"], (2,))
+    return ResumeState(
+        config=config,
+        model_config=model_config,
+        train_size=train_size,
+        provenance=meta.get("provenance", {}),
+        progress=progress,
+        weights=weights,
+        optimizer=optimizer,
+        noise_rng=noise_rng,
+        epoch_sums=tensors["epoch_sums"],
+    )
 
 
 def _first_line(error: BaseException, limit: int = 240) -> str:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
+import re
 import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import BinaryIO, Literal, Protocol
 
 import numpy as np
 import torch
@@ -22,34 +25,57 @@ DownloadProgress = Callable[[str, int, int], None]
 """Called as ``progress(file_name, bytes_done, bytes_total)`` while a file downloads."""
 
 DATA_DIR_ENV = "VAE_EXPLORER_DATA"
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_DEFLATE_RATIO = 1100
+"""Deflate expands data at most about 1032-fold: a gzip file promising more than this many times its size lies."""
 IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (gzip or raw) into an array, checking its header against its length."""
+    """Read an IDX file (gzip or raw) into an array, checking its header against its length.
+
+    Nothing is allocated beyond what the header promises, and a gzip file cannot promise more than deflate could
+    expand it to, so a small hostile file cannot ask for gigabytes.
+    """
     path = Path(path)
     try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+        file_size = path.stat().st_size
+        with path.open("rb") as raw:
+            compressed = raw.read(2) == GZIP_MAGIC
+            raw.seek(0)
+            stream = gzip.GzipFile(fileobj=raw) if compressed else raw
+            return _read_idx_stream(path, stream, file_size, compressed)
     except FileNotFoundError:
         raise VaeError(f"{path}: no such file") from None
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
+    except (OSError, EOFError, zlib.error) as error:
         raise VaeError(f"{path}: cannot be read as IDX ({error})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES:
-        raise VaeError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'empty'})")
-    ndim = raw[3]
-    header_size = 4 + 4 * ndim
-    if len(raw) < header_size:
+
+
+def _read_idx_stream(path: Path, stream: BinaryIO, file_size: int, compressed: bool) -> np.ndarray:
+    magic = stream.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in IDX_DTYPES:
+        raise VaeError(f"{path}: not an IDX file (bad magic number {magic.hex() or 'empty'})")
+    ndim = magic[3]
+    dims = stream.read(4 * ndim)
+    if len(dims) < 4 * ndim:
         raise VaeError(f"{path}: truncated IDX header")
-    shape = struct.unpack(f">{ndim}I", raw[4:header_size])
-    dtype = np.dtype(IDX_DTYPES[raw[2]])
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(raw) - header_size != expected:
-        raise VaeError(
-            f"{path}: IDX header promises {expected} bytes of data for shape {shape}, file has {len(raw) - header_size}"
-        )
-    return np.frombuffer(raw, dtype=dtype, offset=header_size).reshape(shape)
+    shape = struct.unpack(f">{ndim}I", dims)
+    dtype = np.dtype(IDX_DTYPES[magic[2]])
+    expected = math.prod(shape) * dtype.itemsize
+    promise = f"{path}: IDX header promises {expected} bytes of data for shape {shape}"
+    if not compressed and expected != file_size - 4 - 4 * ndim:
+        raise VaeError(f"{promise}, file has {file_size - 4 - 4 * ndim}")
+    if compressed and expected > file_size * MAX_DEFLATE_RATIO:
+        raise VaeError(f"{promise}, more than a {file_size}-byte gzip file can expand to")
+    data = stream.read(expected)
+    extra = stream.read(1)
+    if compressed and extra:
+        # A gzip file damaged in its middle usually shows as data beyond the promise: read a little more so that its
+        # checksum speaks (a bounded amount: it may be a bomb).
+        stream.read(1 << 20)
+    if len(data) != expected or extra:
+        raise VaeError(f"{promise}, file has {len(data)}{' and more' if len(data) == expected else ''}")
+    return np.frombuffer(data, dtype=dtype).reshape(shape)
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
@@ -126,7 +152,7 @@ def split_train_val(size: int, val_fraction: float, seed: int) -> tuple[torch.Te
 
 def epoch_order(size: int, seed: int, epoch: int, device: torch.device) -> torch.Tensor:
     """The shuffle of one epoch, derived from (seed, epoch) so a resumed run replays it exactly."""
-    return seeded_sample(size, None, seed * 1_000_003 + epoch).to(device)
+    return seeded_sample(size, None, (seed * 1_000_003 + epoch) % 2**64).to(device)
 
 
 @dataclass(frozen=True)
@@ -143,6 +169,8 @@ class IdxDataset:
     mirrors: tuple[str, ...]
     files: dict[str, tuple[IdxFile, IdxFile]]
     credit: str
+    classes: int = 10
+    """Labels run from 0 to classes - 1."""
     download_timeout_s: float = 30.0
     """How long a mirror may stay silent before the download from it fails."""
     download_retries: int = 2
@@ -186,6 +214,11 @@ class IdxDataset:
             raise VaeError(f"{labels_file}: expected one label per image (1-D), found shape {labels.shape}")
         if len(labels) != len(images):
             raise VaeError(f"{labels_file}: {len(labels)} labels for {len(images)} images in {images_file.name}")
+        if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= self.classes:
+            raise VaeError(
+                f"{labels_file}: labels must be whole numbers from 0 to {self.classes - 1}, "
+                f"found {labels.dtype} from {labels.min()} to {labels.max()}"
+            )
         canonical = all(
             _md5(path) == f.md5 for path, f in zip((images_file, labels_file), self.files[split], strict=True)
         )
@@ -259,9 +292,12 @@ def _md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
+def _one_line(error: BaseException, limit: int = 100) -> str:
+    """Why a download failed, in a few words: the error's type and the root cause urllib3 buries in its message."""
+    text = " ".join(str(error).split())
+    cause = re.search(r"Caused by (\w+)", text)
+    reason = f"{type(error).__name__}: {cause.group(1) if cause else text}".rstrip(": ")
+    return reason if len(reason) <= limit else reason[: limit - 1] + "…"
 
 
 MNIST = IdxDataset(

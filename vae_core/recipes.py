@@ -13,9 +13,19 @@ from vae_core.errors import VaeError
 
 Precision = Literal["auto", "fp32", "bf16"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
+Schedule = Literal["constant", "onecycle"]
 DEFAULT_RECIPE = "default"
 ADAM_BETA2 = 0.999
 """Adam's usual second-moment decay; a recipe's description mentions it only where the recipe changes it."""
+MAX_SEED = 2**63 - 1
+"""The largest seed: torch's generators take 64-bit seeds, and training seeds its noise with ``seed + 1``."""
+
+
+def check_seed(seed: int) -> int:
+    """A seed torch's generators accept for every draw a run derives from it (0 to MAX_SEED)."""
+    if not 0 <= seed <= MAX_SEED:
+        raise VaeError(f"a seed must be a whole number from 0 to {MAX_SEED:,}, got {seed:,}")
+    return seed
 
 
 @dataclass(frozen=True)
@@ -26,7 +36,7 @@ class TrainConfig:
     epochs: int = 30
     batch_size: int = 128
     lr: float = 1e-3
-    schedule: Literal["constant", "onecycle"] = "constant"
+    schedule: Schedule = "constant"
     warmup_fraction: float = 0.3
     ema_decay: float = 0.0
     weight_decay: float = 0.0
@@ -43,6 +53,8 @@ class TrainConfig:
     eval_batch_size: int = 2000
 
     def __post_init__(self) -> None:
+        self._check_types()
+        check_seed(self.seed)
         for name in ("epochs", "batch_size", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise VaeError(f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name)}")
@@ -52,8 +64,31 @@ class TrainConfig:
             raise VaeError(f"validation fraction must be in [0, 1), got {self.val_fraction}")
         if not 0 <= self.ema_decay < 1:
             raise VaeError(f"EMA decay must be in [0, 1), got {self.ema_decay}")
+        if not 0 <= self.warmup_fraction <= 1:
+            raise VaeError(f"warm-up fraction must be in [0, 1], got {self.warmup_fraction}")
+        if not 0 <= self.weight_decay < math.inf or self.patience < 0:
+            raise VaeError("weight decay must be a finite number and patience a count, neither negative")
         if not 0 <= self.adam_beta2 < 1:
             raise VaeError(f"Adam beta2 must be in [0, 1), got {self.adam_beta2}")
+
+    def _check_types(self) -> None:
+        """Each field of the type it is declared with: a recipe may come from a file (a checkpoint, a resume state)."""
+        for item in fields(self):
+            value, kind = getattr(self, item.name), item.type
+            choices = {"Precision": PRECISIONS, "Schedule": get_args(Schedule)}.get(kind, ())
+            if choices:
+                ok = value in choices and isinstance(value, str)
+            elif kind == "bool":
+                ok = isinstance(value, bool)
+            elif kind == "int":
+                ok = isinstance(value, int) and not isinstance(value, bool)
+            elif kind == "float":
+                ok = isinstance(value, int | float) and not isinstance(value, bool)
+            else:
+                ok = isinstance(value, str) and len(value) <= 100
+            if not ok:
+                shown = repr(value) if len(repr(value)) < 40 else type(value).__name__
+                raise VaeError(f"the recipe's {item.name.replace('_', ' ')} cannot be {shown}")
 
     @classmethod
     def from_dict(cls, stored: dict[str, Any]) -> TrainConfig:

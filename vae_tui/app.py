@@ -614,3 +614,5 @@ def run_explorer(
     app.run()
     if app.load_error is not None:
         raise VaeError(app.load_error)
+    if app.return_code:  # Textual sets it after an exception it caught (and printed) itself
+        raise VaeError(f"the explorer stopped on an error (exit status {app.return_code})")

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from vae_core.checkpoints import CheckpointInfo, load_checkpoint
+from vae_core.checkpoints import CheckpointInfo, check_model_shape, load_checkpoint
 from vae_core.errors import VaeError
 from vae_core.history import TrainingHistory, load_history
 from vae_core.model import VAE
@@ -31,13 +31,9 @@ def file_version(path: Path) -> FileVersion | None:
 
 
 def load_explorable(path: Path) -> tuple[VAE, CheckpointInfo]:
-    """A checkpoint's model and description; VaeError where its latent space is not the 2-D plane explored."""
+    """A checkpoint's model and description; VaeError where it is not a 784-input model with a 2-D latent plane."""
     model, info = load_checkpoint(path)
-    if info.config.latent_dim != 2:
-        raise VaeError(
-            f"checkpoint {path} has a {info.config.latent_dim}-D latent space; "
-            "the explorer walks a 2-D plane, so it needs a checkpoint trained with latent size 2"
-        )
+    check_model_shape(path, info.config, "the explorer")
     return model, info
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 from textual.message import Message
 
-from vae_core.errors import VaeError
+from vae_core.errors import VaeError, unexpected_error_line
 from vae_tui.geometry import Point
 
 if TYPE_CHECKING:
@@ -110,3 +110,5 @@ def outcome(job: Callable[[], Result], done: Callable[[Result], Message], failed
         return done(job())
     except VaeError as error:
         return failed(str(error))
+    except Exception as error:  # a bug: one line naming the crash log, never Textual's traceback and exit 0
+        return failed(unexpected_error_line(error))
