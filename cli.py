@@ -5,7 +5,6 @@ torch and the vae_core modules that need it are imported inside the commands, so
 
 from __future__ import annotations
 
-import math
 import shlex
 import signal
 from collections.abc import Iterator
@@ -34,6 +33,7 @@ from cli_views import (
 )
 from vae_core.errors import VaeError, unexpected_error_line
 from vae_core.files import check_output, writer_lock
+from vae_core.picture_defaults import INTERPOLATION_STEPS, VISIBLE_PIXELS, visible_scale
 from vae_core.recipes import DEFAULT_RECIPE, PRECISIONS, RECIPES, check_seed, recipe, recipe_note
 
 if TYPE_CHECKING:
@@ -50,7 +50,6 @@ DEFAULT_OUT = Path("vae-mnist.safetensors")
 COMMAND_LINE = "vae.command_line"
 EXIT_INTERRUPTED = 130
 EXIT_USAGE = 2
-VISIBLE_PIXELS = 224
 """The shorter side a picture gets by default: a 28×28 digit is too small to look at."""
 CPU_IW_IMAGES = 1000
 """Test images the importance-weighted estimate uses by default on a CPU, where all 10,000 take minutes."""
@@ -413,7 +412,7 @@ def interpolate(
     x2: Annotated[float, coordinate("X2")],
     y2: Annotated[float, coordinate("Y2")],
     out: Annotated[Path, output_argument("png|gif")],
-    steps: Annotated[int, typer.Option(help="Digits along the segment, both ends included.")] = 10,
+    steps: Annotated[int, typer.Option(help="Digits along the segment, both ends included.")] = INTERPOLATION_STEPS,
     scale: ScaleOption = None,
     checkpoint: CheckpointOption = None,
     force: ForceOption = False,
@@ -426,7 +425,7 @@ def interpolate(
     frames = interpolation_frames(model, (x1, y1), (x2, y2), steps)
     what = f"{steps} digits from ({x1:g}, {y1:g}) to ({x2:g}, {y2:g})"
     if out.suffix.lower() == ".gif":
-        scale = visible_scale(frames[0], scale)
+        scale = visible_scale(frames[0].shape, scale)
         save_gif(frames, out, scale)
         report_written(out, frames[0], scale, f"{what}, animated")
     else:
@@ -499,15 +498,10 @@ def check_picture_output(out: Path, force: bool, *suffixes: str) -> None:
     check_output(out, force)
 
 
-def visible_scale(image: np.ndarray, scale: int | None) -> int:
-    """The scale asked for, or by default the smallest that makes the picture's shorter side VISIBLE_PIXELS."""
-    return scale if scale is not None else max(1, math.ceil(VISIBLE_PIXELS / min(image.shape[:2])))
-
-
 def write_png(image: np.ndarray, out: Path, scale: int | None, what: str) -> None:
     from vae_core.images import save_png
 
-    scale = visible_scale(image, scale)
+    scale = visible_scale(image.shape, scale)
     save_png(image, out, scale)
     report_written(out, image, scale, what)
 

@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 from vae_core.checkpoints import atomic_write
 from vae_core.errors import VaeError
 from vae_core.model import VAE, as_float_batch
+from vae_core.picture_defaults import INTERPOLATION_STEPS
 
 SIDE = 28
 DIGIT_COLORS: tuple[tuple[int, int, int], ...] = (
@@ -34,7 +35,6 @@ MAX_GRID_SIDE = 100
 MAX_LATENT_COORDINATE = 1e4
 """The prior is N(0, I): a coordinate beyond this is a typo, and float32 arithmetic on it overflows."""
 MAX_INTERPOLATION_STEPS = 1000
-INTERPOLATION_STEPS = 10
 """Digits along a walk unless told otherwise: `vae interpolate` and the explorer's walk GIF share it."""
 GIF_FRAME_MS = 80
 MAX_PICTURE_PIXELS = 2**28

@@ -28,6 +28,7 @@ from vae_core.images import (
 )
 from vae_core.model import VAE
 from vae_core.paths import atlas_path_for
+from vae_core.picture_defaults import visible_scale
 from vae_core.plugins import DATASETS
 from vae_tui.follow import RunFiles, RunRead, load_explorable
 from vae_tui.geometry import Point
@@ -106,7 +107,8 @@ class Session:
 
     def walk_gif(self, start: Point, end: Point) -> bytes:
         """The walk from start to end as an animated GIF: the bytes `vae interpolate X1 Y1 X2 Y2 OUT.gif` writes."""
-        return gif_bytes(interpolation_frames(self.model, start, end))
+        frames = interpolation_frames(self.model, start, end)
+        return gif_bytes(frames, visible_scale(frames[0].shape))
 
     def epoch_map(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
         """The history's sample digits' latent means [N, 2] at a recorded epoch, and their labels [N]."""

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image, ImageSequence
 
 from tests.conftest import ok
-from vae_core.images import INTERPOLATION_STEPS, decode_points
+from vae_core.images import decode_points
+from vae_core.picture_defaults import INTERPOLATION_STEPS, VISIBLE_PIXELS
 
 SIZE = (100, 30)
 
@@ -39,7 +40,9 @@ async def test_the_walk_gif_equals_vae_interpolates(session, make_app, random_ch
     assert walk.read_bytes() == (tmp_path / "cli.gif").read_bytes()
     with Image.open(walk) as gif:
         frames = [np.asarray(frame.convert("L")) for frame in ImageSequence.Iterator(gif)]
-    assert len(frames) == INTERPOLATION_STEPS and frames[0].shape == (28, 28)
+    # The explorer's walk is a picture to look at: enlarged as vae interpolate's default, sharp pixels.
+    assert len(frames) == INTERPOLATION_STEPS and frames[0].shape == (VISIBLE_PIXELS, VISIBLE_PIXELS)
+    frames = [frame[:: VISIBLE_PIXELS // 28, :: VISIBLE_PIXELS // 28] for frame in frames]
     ends = decode_points(session.model, np.array([[-0.2, -0.1], [0.4, 0.1]]))
     for frame, end in zip((frames[0], frames[-1]), ends, strict=True):
         assert np.abs(frame.astype(int) - np.rint(end * 255)).max() <= 8  # GIF's palette, within a few levels
