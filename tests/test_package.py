@@ -29,3 +29,10 @@ def test_importing_vae_core_alone_does_not_load_torch():
     code = "import sys, vae_core, vae_core.paths; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_the_explorer_draws_its_first_frame_before_importing_torch():
+    # The app module and everything it imports at the top stay torch-free: torch (~1.5 s) loads in a worker.
+    code = "import sys, vae_tui.app; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

@@ -7,17 +7,22 @@ planned, so a run being trained fills it from the left.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
-from vae_core.history import LOSS_SPLITS, TrainingHistory
 from vae_tui.blocks import AXIS_STYLE, braille_cells, map_strips, place
 from vae_tui.palette import LabelPalette
 
+if TYPE_CHECKING:  # vae_core.history imports torch, which the explorer loads after its first frame
+    from vae_core.history import TrainingHistory
+
 SPLIT_NAMES = {"train": "train", "val": "validation", "test": "test"}
+"""vae_core.history's loss splits (LOSS_SPLITS), in its order, with the names a person reads."""
 SPLIT_LABELS = {"train": 0, "val": 1, "test": 3}
 """Each split borrows a digit label's colour: three that stay apart at every colour depth."""
 GUTTER = 8
@@ -26,8 +31,8 @@ TITLE_STYLE = Style(bold=True)
 
 
 def curve_palette(labels: LabelPalette) -> LabelPalette:
-    """The splits' colours, in LOSS_SPLITS order, taken from the label palette (digits drawn where it says so)."""
-    chosen = [SPLIT_LABELS[split] for split in LOSS_SPLITS]
+    """The splits' colours, in SPLIT_NAMES order, taken from the label palette (digits drawn where it says so)."""
+    chosen = [SPLIT_LABELS[split] for split in SPLIT_NAMES]
     glyphs = frozenset(index for index, label in enumerate(chosen) if label in labels.glyphs)
     return LabelPalette(tuple(labels.colors[label] for label in chosen), glyphs)
 
@@ -36,7 +41,7 @@ def loss_strips(
     history: TrainingHistory, epoch: int | None, width: int, height: int, palette: LabelPalette, mono: bool = False
 ) -> list[Strip]:
     """Two panels, BCE then KL, filling ``width``×``height``; a dim line marks ``epoch`` (None: no line)."""
-    curves = {split: history.loss_curve(split) for split in LOSS_SPLITS}
+    curves = {split: history.loss_curve(split) for split in SPLIT_NAMES}
     strips = []
     for part, (title, rows) in enumerate((("BCE", height // 2), ("KL", height - height // 2))):
         parts = {split: (epochs, losses[part]) for split, (epochs, *losses) in curves.items()}
@@ -91,7 +96,7 @@ def _panel(
 def _title_line(title: str, palette: LabelPalette, width: int) -> Strip:
     """The panel's name, then each split in its colour (as its digit where the palette draws digits)."""
     segments = [Segment(f"{title} (nats)  ", TITLE_STYLE)]
-    for index, split in enumerate(LOSS_SPLITS):
+    for index, split in enumerate(SPLIT_NAMES):
         sign = str(index) if index in palette.glyphs else "━━"
         segments += [
             Segment(sign, Style(color=Color.from_rgb(*palette.colors[index]))),

@@ -14,11 +14,12 @@ import torch
 
 from tests.test_history import synthetic_history
 from vae_core.checkpoints import save_checkpoint
-from vae_core.history import TrainingHistory, save_history
+from vae_core.history import LOSS_SPLITS, TrainingHistory, save_history
 from vae_core.images import decode_points
 from vae_core.model import VAE
 from vae_core.paths import history_path_for
 from vae_tui.app import FOLLOW_POLL_S, ExplorerApp
+from vae_tui.curves import SPLIT_NAMES
 from vae_tui.session import open_session
 from vae_tui.widgets.digit_view import DigitView
 from vae_tui.widgets.latent_map import LatentMap
@@ -203,3 +204,7 @@ def test_training_view_120x40(snap_compare, trained_run, truecolor):
 
     keys = ["left"]  # the map one epoch back: epoch 2 of 3
     assert snap_compare(explorer(trained_run), terminal_size=(120, 40), press=keys, run_before=on_the_training_view)
+
+
+def test_the_curves_name_every_loss_split_of_the_history_in_its_order():
+    assert tuple(SPLIT_NAMES) == LOSS_SPLITS
