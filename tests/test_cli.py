@@ -18,6 +18,7 @@ from rich.console import Console
 from typer.testing import Result
 
 import cli
+import cli_support
 import cli_views
 from tests.conftest import ok, vae
 from vae_core.checkpoints import load_checkpoint, read_checkpoint_info
@@ -189,7 +190,9 @@ def test_a_diverging_run_stops_with_a_clear_message(idx_dir: Path, tmp_path: Pat
 def test_the_live_display_draws_bars_on_a_terminal(
     idx_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "console", Console(force_terminal=True, width=120))
+    terminal = Console(force_terminal=True, width=120)
+    monkeypatch.setattr(cli, "console", terminal)
+    monkeypatch.setattr(cli_support, "console", terminal)  # the live display is drawn there
     result = ok("train", "--recipe", "fast", "--epochs", 1, "--data-dir", idx_dir, "--out", tmp_path / "m.safetensors")
     assert "overall" in result.stdout
     assert "epoch 1/1" in result.stdout
