@@ -158,7 +158,7 @@ RECIPES: dict[str, TrainConfig] = {
 
 RECIPE_NOTES = {
     "default": "{epochs} epochs, one-cycle schedule, EMA weights, binarized encoder input (about 140 nats)",
-    "fast": "{epochs} epochs, below 150 nats in about a fifth of plain's time",
+    "fast": "{epochs} epochs, below 150 nats in about a quarter of plain's time",
     "plain": "the tutorial loop, {epochs} epochs at a constant rate",
 }
 """What each recipe is for, as measured (benchmarks/recipes.py); its numbers are filled in from the recipe."""
