@@ -147,12 +147,9 @@ def load_model(
     checkpoint: Path | None, device: Any = "cpu", *, task: str, plane: bool = True
 ) -> tuple[VAE, CheckpointInfo]:
     """The named checkpoint's model, or the bundled one's, refused where its shape cannot do ``task``."""
-    from vae_core.checkpoints import check_model_shape, checkpoint_or_bundled, load_checkpoint
+    from vae_core.checkpoints import checkpoint_or_bundled, load_checkpoint
 
-    path = checkpoint_or_bundled(checkpoint)
-    model, info = load_checkpoint(path, device)
-    check_model_shape(path, info.config, task, plane)
-    return model, info
+    return load_checkpoint(checkpoint_or_bundled(checkpoint), device, task, plane)
 
 
 def load_split(dataset: str, split: str, data_dir: Path | None) -> ImageSet:

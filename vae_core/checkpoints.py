@@ -169,15 +169,20 @@ def _parse_info(path: Path, metadata: dict[str, Any]) -> CheckpointInfo:
     return CheckpointInfo(config=config, model=model, provenance=provenance, format_version=version)
 
 
-def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> tuple[VAE, CheckpointInfo]:
+def load_checkpoint(
+    path: Path, device: torch.device | str = "cpu", task: str | None = None, plane: bool = True
+) -> tuple[VAE, CheckpointInfo]:
     """Rebuild the model from a checkpoint on ``device`` (weights saved on CUDA load on the CPU), in eval mode.
 
-    Every tensor is checked against the model its config describes (names, shapes, float32, finite) first.
+    Every tensor is checked against the model its config describes (names, shapes, float32, finite) first; with a
+    ``task``, the model's shape too (see :func:`check_model_shape`), before any weight is loaded.
     """
     from vae_core.plugins import MODELS
 
     tensors, metadata = read_tensors(path)
     info = _parse_info(path, metadata)
+    if task is not None:
+        check_model_shape(path, info.config, task, plane)
     build = MODELS.get(info.model)
     check_weights(f"checkpoint {path}", tensors, expected_shapes(f"checkpoint {path}", build, info.config))
     model = build(info.config)

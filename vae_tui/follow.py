@@ -12,11 +12,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from vae_core.checkpoints import CheckpointInfo, check_model_shape, load_checkpoint
+from vae_core.checkpoints import load_checkpoint
 from vae_core.errors import VaeError
 from vae_core.history import TrainingHistory, load_history
 from vae_core.model import VAE
 from vae_core.paths import history_path_for
+
+EXPLORER = "the explorer"
+"""The task a checkpoint is checked for (784 inputs, a 2-D latent plane) wherever the explorer loads one."""
 
 FileVersion = tuple[int, int, int]
 
@@ -28,13 +31,6 @@ def file_version(path: Path) -> FileVersion | None:
     except OSError:
         return None
     return stat.st_ino, stat.st_mtime_ns, stat.st_size
-
-
-def load_explorable(path: Path) -> tuple[VAE, CheckpointInfo]:
-    """A checkpoint's model and description; VaeError where it is not a 784-input model with a 2-D latent plane."""
-    model, info = load_checkpoint(path)
-    check_model_shape(path, info.config, "the explorer")
-    return model, info
 
 
 @dataclass(frozen=True)
@@ -73,7 +69,7 @@ class RunFiles:
                 continue
             try:
                 if path == self.checkpoint:
-                    model = load_explorable(path)[0]
+                    model = load_checkpoint(path, task=EXPLORER)[0]
                 else:
                     history = load_history(path)
             except VaeError as error:

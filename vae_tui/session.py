@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from vae_core.atlas import Atlas, build_atlas, load_atlas
-from vae_core.checkpoints import atomic_write, checkpoint_or_bundled
+from vae_core.checkpoints import atomic_write, checkpoint_or_bundled, load_checkpoint
 from vae_core.errors import VaeError
 from vae_core.history import TrainingHistory
 from vae_core.images import (
@@ -30,7 +30,7 @@ from vae_core.model import VAE
 from vae_core.paths import atlas_path_for
 from vae_core.picture_defaults import visible_scale
 from vae_core.plugins import DATASETS
-from vae_tui.follow import RunFiles, RunRead, load_explorable
+from vae_tui.follow import EXPLORER, RunFiles, RunRead
 from vae_tui.geometry import Point
 
 
@@ -151,7 +151,7 @@ def open_session(checkpoint: Path | None, data_dir: Path | None) -> Session:
     """Load a checkpoint (the bundled one by default) with its atlas, and find its test set."""
     path = checkpoint_or_bundled(checkpoint)
     run = RunFiles(path)  # before the checkpoint is read: a replacement from now on counts as new
-    model, info = load_explorable(path)
+    model, info = load_checkpoint(path, task=EXPLORER)
     atlas_path = atlas_path_for(path)
     atlas = load_atlas(atlas_path).for_model(model) if atlas_path.is_file() else None
     dataset = str(info.provenance.get("dataset", "mnist"))
