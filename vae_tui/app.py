@@ -457,6 +457,8 @@ class ExplorerApp(App[None]):
         self._walk_on()
 
     def _walk_on(self) -> None:
+        if not self._walk:  # Textual's timer can tick once more after stop() when the next tick is under 0.5 ms away
+            return
         done = self.INTERPOLATION_STEPS - len(self._walk) + 1
         self.cursor = self._walk.pop(0)
         self.query_one(StatusBar).busy = f"walking A→B {done}/{self.INTERPOLATION_STEPS}"

@@ -264,6 +264,8 @@ async def test_interpolation_walks_from_a_to_b(session, make_app):
         assert app.cursor == (0.3, 0.1)
         np.testing.assert_array_equal(decoded(app), decode_points(session.model, np.array([[0.3, 0.1]]))[0])
         assert app.query_one(StatusBar).busy == ""
+        app._walk_on()  # a tick the stopped timer still delivers (it can, when it was due within 0.5 ms) is ignored
+        assert app.cursor == (0.3, 0.1) and len(seen) == app.INTERPOLATION_STEPS
 
 
 async def test_without_atlas_or_data_the_map_says_how_to_get_data(session, make_app):
