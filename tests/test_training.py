@@ -178,12 +178,24 @@ def test_evaluation_puts_the_model_back_in_its_mode_even_when_it_fails():
 
 
 def test_binarize_sets_each_pixel_with_the_probability_of_its_gray_level():
-    levels = torch.tensor([0, 64, 128, 255], dtype=torch.uint8)
+    levels = torch.tensor([0, 1, 64, 128, 254, 255, 7], dtype=torch.uint8)  # 7 pixels: draws do not align with rows
     draws = binarize(levels.repeat(100_000, 1), torch.Generator().manual_seed(0))
-    assert draws.shape == (100_000, 4) and draws.dtype == torch.float32
+    assert draws.shape == (100_000, 7) and draws.dtype == torch.float32
     assert set(draws.unique().tolist()) == {0.0, 1.0}
-    assert draws[:, 0].sum() == 0 and bool(draws[:, 3].all())
-    assert torch.allclose(draws.mean(0), levels / 255, atol=0.01)
+    assert draws[:, 0].sum() == 0 and bool(draws[:, 5].all())
+    expected = torch.tensor([0, 1 / 256, 64 / 256, 128 / 256, 254 / 256, 1, 7 / 256])
+    assert torch.allclose(draws.mean(0), expected, atol=0.004)  # 4 standard errors at p = 1/2
+    assert torch.allclose(expected, levels / 255, atol=0.004)
+
+
+def test_binarize_draws_fresh_noise_each_call_and_the_same_from_the_same_seed():
+    images = torch.full((4096, 784), 128, dtype=torch.uint8)
+    first, second = (binarize(images, generator) for generator in [torch.Generator().manual_seed(3)] * 2)
+    assert not torch.equal(first, second)
+    assert torch.equal(first, binarize(images, torch.Generator().manual_seed(3)))
+    # Every byte of each 32-bit draw is used: no column is stuck or copies its neighbour.
+    assert all(0.46 < column.mean() < 0.54 for column in first.T[:8])
+    assert not torch.equal(first[:, 0], first[:, 1])
 
 
 def test_the_encoder_sees_binarized_images_while_the_loss_targets_the_gray_ones(fake_sets, monkeypatch):

@@ -96,13 +96,18 @@ def as_float_batch(images: torch.Tensor) -> torch.Tensor:
 
 
 def binarize(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """A Bernoulli draw of uint8 ``images`` as float [B, 784]: pixel v is 1 with probability v/255.
+    """A Bernoulli draw of uint8 ``images`` as float [B, 784]: white (255) is always 1, black always 0, and gray v
+    is 1 with probability v/256, within 0.4 % of v/255.
 
-    Comparing with uniform bytes in 0..254 is exact for that probability and three times cheaper on a CPU than
-    ``torch.bernoulli`` on the float image.
+    The noise is random bytes cut from 32-bit draws, four pixels a draw: on a CPU the generator's calls were most of
+    the draw's cost, a byte a call made it 5 % of a training step. Capping the bytes at 254 keeps white pixels white.
     """
-    noise = torch.randint(0, 255, images.shape, dtype=torch.uint8, generator=generator, device=images.device)
-    return (noise < images).reshape(len(images), -1).float()
+    flat = images.reshape(len(images), -1)
+    words = torch.randint(
+        -(2**31), 2**31 - 1, (-(-flat.numel() // 4),), dtype=torch.int32, generator=generator, device=images.device
+    )
+    noise = words.view(torch.uint8)[: flat.numel()].view(flat.shape).clamp_max_(254)
+    return (noise < flat).float()
 
 
 @torch.no_grad()
