@@ -23,6 +23,18 @@ from vae_core.errors import VaeError
 MAX_NAME_BYTES = 255
 """The longest file name (in bytes) the usual Linux and macOS file systems accept."""
 
+FileVersion = tuple[int, int, int]
+
+
+def file_version(path: Path) -> FileVersion | None:
+    """(inode, mtime, size) of the file at ``path``, None where there is none: what a reader polls to see that a
+    writer replaced it (an atomic rename always gives a new inode). Other failures to stat raise OSError."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_ino, status.st_mtime_ns, status.st_size
+
 
 def check_output(path: Path, force: bool) -> Path:
     """Where writing ``path`` would land (a symlink's target), or a VaeError where a command must not write there.

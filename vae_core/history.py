@@ -9,7 +9,6 @@ atomically at the end of every epoch, so a reader (the explorer following a run,
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
@@ -23,6 +22,7 @@ from vae_core.data import ImageSet
 from vae_core.errors import VaeError
 from vae_core.evaluation import LossSummary
 from vae_core.events import EpochEnded, RunEnd
+from vae_core.files import FileVersion, file_version
 from vae_core.images import encode_means
 from vae_core.model import VAE
 
@@ -267,7 +267,7 @@ class HistoryFollower:
 
     path: Path
     history: TrainingHistory | None = field(default=None, init=False)
-    _seen: tuple[int, int, int] | None = field(default=None, init=False, repr=False)
+    _seen: FileVersion | None = field(default=None, init=False, repr=False)
 
     def poll(self) -> TrainingHistory | None:
         """The history where the file changed since the last poll, else None (also while there is no file yet).
@@ -275,13 +275,10 @@ class HistoryFollower:
         A damaged file raises VaeError; the next poll tries again only once the file is replaced.
         """
         try:
-            stat = os.stat(self.path)
-        except FileNotFoundError:
-            return None
+            seen = file_version(self.path)
         except OSError as error:
             raise VaeError(f"cannot read history {self.path}: {error.strerror or error}") from None
-        seen = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        if seen == self._seen:
+        if seen is None or seen == self._seen:
             return None
         self._seen = seen
         self.history = load_history(self.path)

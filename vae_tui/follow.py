@@ -8,12 +8,12 @@ always whole; nothing is locked and nothing is written, so training never waits 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from vae_core.checkpoints import load_checkpoint
 from vae_core.errors import VaeError
+from vae_core.files import FileVersion, file_version
 from vae_core.history import TrainingHistory, load_history
 from vae_core.model import VAE
 from vae_core.paths import history_path_for
@@ -21,16 +21,14 @@ from vae_core.paths import history_path_for
 EXPLORER = "the explorer"
 """The task a checkpoint is checked for (784 inputs, a 2-D latent plane) wherever the explorer loads one."""
 
-FileVersion = tuple[int, int, int]
 
-
-def file_version(path: Path) -> FileVersion | None:
-    """(inode, mtime, size), or None where there is no file: an atomic rename always gives a new inode."""
+def seen_version(path: Path) -> FileVersion | None:
+    """The file's version (see ``file_version``); one that cannot be looked at counts as absent, so a poll on the
+    event loop never stops the explorer."""
     try:
-        stat = os.stat(path)
+        return file_version(path)
     except OSError:
         return None
-    return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
 @dataclass(frozen=True)
@@ -49,19 +47,19 @@ class RunFiles:
         self.checkpoint = Path(checkpoint)
         self.history_path = history_path_for(self.checkpoint)
         self.seen: dict[Path, FileVersion | None] = {self.history_path: None}
-        self.seen[self.checkpoint] = file_version(self.checkpoint)
+        self.seen[self.checkpoint] = seen_version(self.checkpoint)
         """The checkpoint counts as read from the start: its opener reads it (see ``open_session``)."""
 
     def changed(self) -> bool:
         """Whether either file was replaced (or appeared) since it was last read: one stat each."""
-        return any(file_version(path) != version for path, version in self.seen.items())
+        return any(seen_version(path) != version for path, version in self.seen.items())
 
     def read(self) -> RunRead:
         """Read the files that changed. A file that cannot be read gives ``problem`` once, not at every poll."""
         model = history = None
         problems = []
         for path, version in list(self.seen.items()):
-            now = file_version(path)
+            now = seen_version(path)
             if now == version:
                 continue
             self.seen[path] = now
