@@ -241,9 +241,7 @@ def load_resume_state(checkpoint: Path) -> ResumeState:
         model_config = VAEConfig(**meta["model_config"])
         progress, train_size = meta["state"], meta["train_size"]
         check_progress(progress, config, train_size)
-    except TypeError as error:
-        raise VaeError(f"{what} is damaged or from another version: {error}") from None
-    except VaeError as error:
+    except (TypeError, VaeError) as error:
         raise VaeError(f"{what} is damaged or from another version: {error}") from None
     from vae_core.plugins import MODELS
 
